@@ -1,0 +1,137 @@
+// Ingest: stream the annotation file into Item rows (plan), check each image in shards,
+// then dedup identical images and number the accepted items with synId (finalize).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { ErrorTypes } from '../../core/errors';
+import { checkAccounting, type StageResult } from '../../core/types';
+import { Prisma } from '../db/client';
+import { failure } from '../errors';
+import { histogram, requireDataset, shardRange, type StageContext, type StageImplementation } from '../stage/context';
+import { readSourceRows, type SourceRow } from './readers';
+import { checkImage } from './check-image';
+
+const INSERT_BATCH = 500;
+
+async function realRoot(imageRoot: string): Promise<string> {
+  try {
+    return await fs.realpath(path.resolve(imageRoot));
+  } catch {
+    throw failure(ErrorTypes.InvalidInput, `dataset.imageRoot: folder ${imageRoot} does not exist`);
+  }
+}
+
+function toItem(datasetId: string, r: SourceRow): Prisma.ItemCreateManyInput {
+  return {
+    datasetId,
+    sourceIndex: r.sourceIndex,
+    imagePath: r.image,
+    caption: r.caption,
+    instruction: r.instruction,
+    status: r.error ? 'FAILED' : 'PENDING',
+    reason: r.error ?? null,
+  };
+}
+
+export const ingestStage: StageImplementation<'ingest'> = {
+  /** Streams rows into Item (idempotent: skipDuplicates on (dataset, sourceIndex)); resumes after the rows already written. */
+  async plan(ctx) {
+    const ds = ctx.spec.dataset;
+    const root = await realRoot(ds.imageRoot);
+    const file = path.resolve(ds.path);
+    const dataset = await ctx.db.dataset.upsert({
+      where: { runId_name: { runId: ctx.runId, name: ds.name } },
+      create: { runId: ctx.runId, name: ds.name, format: ds.format, sourcePath: file, imageRoot: root },
+      update: {},
+      select: { id: true },
+    });
+    const already = await ctx.db.item.count({ where: { datasetId: dataset.id } });
+    let total = 0;
+    let batch: Prisma.ItemCreateManyInput[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await ctx.db.item.createMany({ data: batch, skipDuplicates: true });
+      batch = [];
+      ctx.heartbeat({ rowsWritten: total });
+    };
+    for await (const row of readSourceRows(ds, file)) {
+      total++;
+      if (row.sourceIndex < already) continue; // written before a crash
+      batch.push(toItem(dataset.id, row));
+      if (batch.length >= INSERT_BATCH) await flush();
+      if (ctx.cancelled.aborted) throw new Error('cancelled');
+    }
+    await flush();
+    await ctx.db.dataset.update({ where: { id: dataset.id }, data: { rowCount: total } });
+    return { total, shardCount: Math.ceil(total / ctx.settings.shardSize) };
+  },
+
+  /** Checks the pending images of one sourceIndex range; decided rows are never redone. */
+  async shard(ctx, shard) {
+    const dataset = await requireDataset(ctx);
+    const { lo, hi } = shardRange(shard, ctx.settings.shardSize);
+    const pending = await ctx.db.item.findMany({
+      where: { datasetId: dataset.id, status: 'PENDING', sourceIndex: { gte: lo, lt: hi } },
+      select: { id: true, imagePath: true },
+      orderBy: { sourceIndex: 'asc' },
+    });
+    const limit = pLimit(ctx.settings.imageConcurrency);
+    let done = 0;
+    await Promise.all(
+      pending.map((item) =>
+        limit(async () => {
+          if (ctx.cancelled.aborted) return;
+          const c = await checkImage(dataset.imageRoot, item.imagePath, ctx.settings);
+          await ctx.db.item.update({
+            where: { id: item.id },
+            data: c.ok
+              ? { status: 'ACCEPTED', reason: null, resolvedPath: c.resolvedPath, imageSha256: c.sha256, format: c.format, width: c.width, height: c.height, bytes: c.bytes }
+              : { status: 'FAILED', reason: c.reason, resolvedPath: c.resolvedPath ?? null },
+          });
+          ctx.heartbeat({ shard, done: ++done });
+        }),
+      ),
+    );
+    if (ctx.cancelled.aborted) throw new Error('cancelled');
+    return { processed: pending.length };
+  },
+
+  /** Filters later copies of an identical image, numbers accepted items (synId), checks the accounting. */
+  async finalize(ctx) {
+    const dataset = await requireDataset(ctx);
+    if (ctx.settings.dedupImages) {
+      await ctx.db.$executeRaw`
+        UPDATE "Item" i SET status = 'FILTERED', reason = 'duplicate image: same content as row ' || f.first
+        FROM (SELECT "imageSha256", MIN("sourceIndex") AS first FROM "Item"
+              WHERE "datasetId" = ${dataset.id} AND status = 'ACCEPTED' GROUP BY "imageSha256" HAVING COUNT(*) > 1) f
+        WHERE i."datasetId" = ${dataset.id} AND i.status = 'ACCEPTED' AND i."imageSha256" = f."imageSha256" AND i."sourceIndex" > f.first`;
+    }
+    await ctx.db.$executeRaw`UPDATE "Item" SET "synId" = NULL WHERE "datasetId" = ${dataset.id} AND status <> 'ACCEPTED' AND "synId" IS NOT NULL`;
+    await ctx.db.$executeRaw`
+      UPDATE "Item" i SET "synId" = r.rn - 1
+      FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY "sourceIndex") AS rn FROM "Item"
+            WHERE "datasetId" = ${dataset.id} AND status = 'ACCEPTED') r
+      WHERE i.id = r.id`;
+    const result = await ingestCounts(ctx, dataset.id);
+    if (result.counts.out === 0) {
+      throw failure(ErrorTypes.DatasetEmpty, `ingest accepted no item out of ${result.counts.in}: ${JSON.stringify(result.reasons)}`);
+    }
+    return result;
+  },
+};
+
+async function ingestCounts(ctx: StageContext<'ingest'>, datasetId: string): Promise<StageResult> {
+  const ds = await ctx.db.dataset.findUniqueOrThrow({ where: { id: datasetId }, select: { rowCount: true } });
+  const byStatus = await ctx.db.item.groupBy({ by: ['status'], where: { datasetId }, _count: { _all: true } });
+  const n = (s: string) => byStatus.find((b) => b.status === s)?._count._all ?? 0;
+  const counts = { in: ds.rowCount ?? 0, out: n('ACCEPTED'), filtered: n('FILTERED'), failed: n('FAILED') };
+  if (n('PENDING') > 0 || !checkAccounting(counts)) {
+    throw failure(ErrorTypes.AccountingMismatch, `ingest: in ${counts.in} != out ${counts.out} + filtered ${counts.filtered} + failed ${counts.failed} (${n('PENDING')} pending)`);
+  }
+  const reasons = await ctx.db.item.groupBy({
+    by: ['reason'],
+    where: { datasetId, status: { in: ['FILTERED', 'FAILED'] } },
+    _count: { _all: true },
+  });
+  return { counts, reasons: histogram(reasons.map((r) => ({ reason: r.reason, n: r._count._all }))) };
+}

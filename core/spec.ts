@@ -1,0 +1,184 @@
+// The run spec: one JSON document naming everything that decides a result. Pure (zod only),
+// so the workflow validates it inside the sandbox and fails fast naming the field.
+import { z } from 'zod';
+
+export const SPEC_VERSION = 1;
+
+/** Canonical stage order; a spec's pipeline must follow it. */
+export const STAGE_ORDER = ['ingest', 'synthesize', 'filter', 'compose', 'export'] as const;
+export type StageName = (typeof STAGE_ORDER)[number];
+
+const ZRetry = z
+  .object({
+    maximumAttempts: z.number().int().min(1).max(100).default(3).describe('activity tries before the stage waits for the operator'),
+    initialIntervalSeconds: z.number().positive().default(1),
+    backoffCoefficient: z.number().min(1).default(2),
+    maximumIntervalSeconds: z.number().positive().default(60),
+  })
+  .strict();
+
+const common = {
+  retry: ZRetry.prefault({}),
+  shardSize: z.number().int().min(1).max(100_000).default(256).describe('items per shard activity'),
+  shardConcurrency: z.number().int().min(1).max(256).default(4).describe('shard activities in flight per batch'),
+  shardsPerChild: z.number().int().min(1).max(1000).default(64).describe('shards per child workflow (bounds history size)'),
+  heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+  shardTimeoutMinutes: z.number().positive().max(24 * 60).default(30),
+};
+
+export const ZIngestSettings = z
+  .object({
+    ...common,
+    maxPixels: z.number().int().positive().default(50_000_000).describe('decompression-bomb guard, checked from the header before decoding'),
+    maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    minSide: z.number().int().min(1).default(1),
+    formats: z.array(z.enum(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif'])).min(1).default(['jpeg', 'png', 'webp', 'gif', 'tiff']),
+    failOn: z
+      .enum(['warning', 'error', 'truncated'])
+      .default('warning')
+      .describe('decode strictness: warning also rejects corrupt entropy data (bad Huffman codes); truncated only cut-off files'),
+    dedupImages: z.boolean().default(true).describe('keep the first item of each identical image, filter the rest'),
+    imageConcurrency: z.number().int().min(1).max(64).default(4),
+  })
+  .strict();
+
+export const ZSynthesizeSettings = z
+  .object({
+    ...common,
+    synthesizer: z.literal('rules').default('rules').describe('the manual-rules baseline; model synthesizers plug in here'),
+  })
+  .strict();
+
+export const ZFilterSettings = z
+  .object({
+    ...common,
+    judge: z.literal('rules').default('rules'),
+    maxQuestionChars: z.number().int().positive().default(2000),
+    maxAnswerChars: z.number().int().positive().default(8000),
+    dropDuplicates: z.boolean().default(true),
+  })
+  .strict();
+
+export const ZComposeSettings = z
+  .object({
+    ...common,
+    templates: z.literal('adamllm-v1').default('adamllm-v1'),
+    unjudged: z.enum(['caption-only', 'keep-task']).default('caption-only').describe('what a task with no verdict (filter skipped) yields'),
+  })
+  .strict();
+
+export const ZExportSettings = z
+  .object({
+    retry: ZRetry.prefault({}),
+    format: z.literal('llama-factory').default('llama-factory'),
+    imagePaths: z.enum(['absolute', 'relative']).default('absolute').describe('relative paths need dataset_dir = the image root'),
+    fileName: z.string().regex(/^[\w.-]+\.json$/).default('image_caption_and_synthetic_task.json'),
+    datasetName: z.string().regex(/^[\w.-]+$/).optional().describe('dataset_info.json key; defaults to the domain'),
+  })
+  .strict();
+
+export const stageSettingsSchemas = {
+  ingest: ZIngestSettings,
+  synthesize: ZSynthesizeSettings,
+  filter: ZFilterSettings,
+  compose: ZComposeSettings,
+  export: ZExportSettings,
+} as const;
+
+export type TIngestSettings = z.infer<typeof ZIngestSettings>;
+export type TSynthesizeSettings = z.infer<typeof ZSynthesizeSettings>;
+export type TFilterSettings = z.infer<typeof ZFilterSettings>;
+export type TComposeSettings = z.infer<typeof ZComposeSettings>;
+export type TExportSettings = z.infer<typeof ZExportSettings>;
+export type TStageSettings = { [K in StageName]: z.infer<(typeof stageSettingsSchemas)[K]> };
+
+export const ZDataset = z
+  .object({
+    name: z.string().regex(/^[\w.-]+$/).default('default'),
+    format: z.enum(['sharegpt', 'jsonl', 'csv']),
+    path: z.string().min(1).describe('the annotation file; relative paths resolve against the worker directory'),
+    imageRoot: z.string().min(1).describe('images resolve under this folder and may not escape it'),
+    imageField: z.string().min(1).default('image').describe('jsonl/csv column holding the image path'),
+    captionField: z.string().min(1).default('caption').describe('jsonl/csv column holding the caption'),
+    captionInstruction: z.string().min(1).default('Describe the image.').describe('caption-task instruction for jsonl/csv rows'),
+  })
+  .strict();
+
+export const ZRunSpec = z
+  .object({
+    version: z.literal(SPEC_VERSION),
+    domain: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    description: z.string().optional(),
+    dataset: ZDataset,
+    pipeline: z.array(z.enum(STAGE_ORDER)).min(1).default([...STAGE_ORDER]),
+    stages: z
+      .object({
+        ingest: ZIngestSettings.prefault({}),
+        synthesize: ZSynthesizeSettings.prefault({}),
+        filter: ZFilterSettings.prefault({}),
+        compose: ZComposeSettings.prefault({}),
+        export: ZExportSettings.prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    runtime: z
+      .object({
+        searchAttributes: z.boolean().default(true).describe('upsert AdamllmDomain/AdamllmStatus (must be registered on the cluster)'),
+        maxHistoryEvents: z.number().int().min(50).default(10_000).describe('continue-as-new between stages past this many events'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const positions = spec.pipeline.map((s) => STAGE_ORDER.indexOf(s));
+    positions.forEach((p, i) => {
+      if (i > 0 && p <= positions[i - 1]) {
+        ctx.addIssue({ code: 'custom', path: ['pipeline', i], message: `stages must be unique and in the order ${STAGE_ORDER.join(' → ')}` });
+      }
+    });
+    if (spec.pipeline[0] !== 'ingest') {
+      ctx.addIssue({ code: 'custom', path: ['pipeline', 0], message: 'a pipeline starts with ingest (stages read this run\'s items)' });
+    }
+  });
+
+export type TRunSpec = z.infer<typeof ZRunSpec>;
+
+export class SpecError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid run spec: ${issues.join('; ')}`);
+  }
+}
+
+function formatIssues(error: z.ZodError, prefix: string): string[] {
+  return error.issues.map((i) => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`);
+}
+
+/** Parses a run spec; throws SpecError whose message names each bad field as `spec.a.b: why`. */
+export function parseRunSpec(input: unknown): TRunSpec {
+  const r = ZRunSpec.safeParse(input);
+  if (!r.success) throw new SpecError(formatIssues(r.error, 'spec'));
+  return r.data;
+}
+
+/** Merges an operator's patch into a stage's settings and validates the result. */
+export function patchStageSettings<K extends StageName>(stage: K, current: TStageSettings[K], patch: unknown): TStageSettings[K] {
+  if (patch === undefined || patch === null) return current;
+  if (typeof patch !== 'object' || Array.isArray(patch)) throw new SpecError([`settings: must be an object`]);
+  const merged = deepMerge(current as Record<string, unknown>, patch as Record<string, unknown>);
+  const r = stageSettingsSchemas[stage].safeParse(merged);
+  if (!r.success) throw new SpecError(formatIssues(r.error, `stages.${stage}`));
+  return r.data as TStageSettings[K];
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+// Stage definitions the generic stage runner reads. Adding a stage (train, evaluate) means a
+// definition here and an implementation in activities/registry.ts; the runner stays as it is.
+import type { StageName } from './spec';
+
+export type Queue = 'cpu' | 'gpu';
+
+export interface StageDefinition {
+  name: StageName;
+  /** which worker pool runs its activities */
+  queue: Queue;
+  /** per-item work fans out into shard activities; otherwise plan + finalize only */
+  sharded: boolean;
+  /** stages whose output this one reads; the runner refuses to run it when one was skipped */
+  needs: StageName[];
+  planTimeoutMinutes: number;
+  finalizeTimeoutMinutes: number;
+}
+
+export const stageDefinitions: Record<StageName, StageDefinition> = {
+  ingest: { name: 'ingest', queue: 'cpu', sharded: true, needs: [], planTimeoutMinutes: 120, finalizeTimeoutMinutes: 30 },
+  synthesize: { name: 'synthesize', queue: 'cpu', sharded: true, needs: ['ingest'], planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
+  filter: { name: 'filter', queue: 'cpu', sharded: true, needs: ['synthesize'], planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
+  compose: { name: 'compose', queue: 'cpu', sharded: true, needs: ['ingest', 'synthesize'], planTimeoutMinutes: 30, finalizeTimeoutMinutes: 30 },
+  export: { name: 'export', queue: 'cpu', sharded: false, needs: ['compose'], planTimeoutMinutes: 10, finalizeTimeoutMinutes: 120 },
+};
+
+export const TASK_QUEUES = {
+  workflow: 'adamllm',
+  cpu: 'adamllm-cpu',
+  gpu: 'adamllm-gpu',
+} as const;

@@ -1,0 +1,32 @@
+// Worker configuration: one schema over the environment, parsed once at start, failing
+// fast with the variable's name.
+import path from 'node:path';
+import { z } from 'zod';
+
+const positiveInt = (name: string, dflt: number) =>
+  z.coerce.number({ error: `${name} must be a number` }).int(`${name} must be an integer`).min(1, `${name} must be at least 1`).default(dflt);
+
+export const ZWorkerEnv = z.object({
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'TEMPORAL_ADDRESS must be host:port').default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  DATABASE_URL: z
+    .string({ error: 'DATABASE_URL is required (postgresql://user@host:port/db)' })
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgresql://'),
+  DATABASE_POOL_MAX: positiveInt('DATABASE_POOL_MAX', 5),
+  ADAMLLM_ARTIFACT_DIR: z.string().min(1).default('.adamllm/artifacts'),
+  ADAMLLM_CPU_CONCURRENCY: positiveInt('ADAMLLM_CPU_CONCURRENCY', 8),
+  ADAMLLM_GPU_SLOTS: positiveInt('ADAMLLM_GPU_SLOTS', 1),
+  ADAMLLM_WORKFLOW_CONCURRENCY: positiveInt('ADAMLLM_WORKFLOW_CONCURRENCY', 40),
+});
+
+export type TWorkerEnv = z.infer<typeof ZWorkerEnv>;
+
+export class ConfigError extends Error {}
+
+export function parseWorkerEnv(env: NodeJS.ProcessEnv = process.env): TWorkerEnv {
+  const r = ZWorkerEnv.safeParse(env);
+  if (!r.success) {
+    throw new ConfigError(`invalid configuration: ${r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+  }
+  return { ...r.data, ADAMLLM_ARTIFACT_DIR: path.resolve(r.data.ADAMLLM_ARTIFACT_DIR) };
+}

@@ -1,0 +1,62 @@
+// Process wiring: one Temporal worker per task queue. `adamllm` runs workflows,
+// `adamllm-cpu` the CPU activities, `adamllm-gpu` the model compute (concurrency = GPU slots).
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { ActivityDeps } from '../activities/deps';
+import { TASK_QUEUES } from '../core/stages';
+
+export type QueueName = 'workflow' | 'cpu' | 'gpu';
+export const ALL_QUEUES: QueueName[] = ['workflow', 'cpu', 'gpu'];
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  deps: ActivityDeps;
+  queues: QueueName[];
+  cpuConcurrency: number;
+  gpuSlots: number;
+  workflowConcurrency: number;
+  /** a prebuilt bundle (tests bundle once); otherwise the workflows folder is bundled at start */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+export async function createWorkers(o: WorkerOptions): Promise<Worker[]> {
+  const activities = createActivities(o.deps);
+  const workers: Worker[] = [];
+  for (const q of o.queues) {
+    if (q === 'workflow') {
+      workers.push(
+        await Worker.create({
+          connection: o.connection,
+          namespace: o.namespace,
+          taskQueue: TASK_QUEUES.workflow,
+          ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: path.join(__dirname, '..', 'workflows') }),
+          maxConcurrentWorkflowTaskExecutions: o.workflowConcurrency,
+        }),
+      );
+    } else {
+      workers.push(
+        await Worker.create({
+          connection: o.connection,
+          namespace: o.namespace,
+          taskQueue: TASK_QUEUES[q],
+          activities,
+          maxConcurrentActivityTaskExecutions: q === 'gpu' ? o.gpuSlots : o.cpuConcurrency,
+        }),
+      );
+    }
+  }
+  return workers;
+}
+
+/** Runs workers until shutdown; resolves when every one has stopped. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}
+
+export function parseQueues(s: string): QueueName[] {
+  const qs = s.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const q of qs) if (!ALL_QUEUES.includes(q as QueueName)) throw new Error(`unknown queue "${q}": use ${ALL_QUEUES.join(', ')}`);
+  return qs as QueueName[];
+}

@@ -1,0 +1,132 @@
+// adaptDomain: one durable run of the AdaMLLM method over a domain's image-caption pairs.
+// It only orchestrates: every side effect is an activity. Start it with
+//   temporal workflow start --task-queue adamllm --type adaptDomain --input-file run.json
+import {
+  ApplicationFailure,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ErrorTypes } from '../core/errors';
+import { parseRunSpec, SpecError, type TRunSpec } from '../core/spec';
+import { TASK_QUEUES } from '../core/stages';
+import type { RunProgress } from '../core/types';
+import {
+  abortSignal,
+  domainSearchAttribute,
+  progressQuery,
+  retryStageSignal,
+  shardDoneSignal,
+  skipStageSignal,
+  statusSearchAttribute,
+} from './definitions';
+import { acceptCommand, retryCommand, stageOf, type RunState } from './run-state';
+import { runStage, type StageScopes } from './stage-runner';
+
+const records = proxyActivities<Activities>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+/** Carried across continue-as-new; absent on the first execution. */
+export interface ResumeState {
+  state: RunState;
+}
+
+function validSpec(input: unknown): TRunSpec {
+  try {
+    return parseRunSpec(input);
+  } catch (err) {
+    if (err instanceof SpecError) {
+      throw ApplicationFailure.create({ type: ErrorTypes.InvalidRunSpec, message: err.message, nonRetryable: true });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Runs the spec's pipeline stage by stage. Fails only on an invalid spec (InvalidRunSpec,
+ * non-retryable); a stage that fails past its retries waits for the operator, and an abort
+ * ends the run with status "aborted" as a normal result.
+ */
+export async function adaptDomain(specInput: unknown, resume?: ResumeState): Promise<RunProgress> {
+  const spec = validSpec(specInput);
+  const info = workflowInfo();
+  const state: RunState = resume?.state ?? {
+    progress: {
+      runId: info.firstExecutionRunId,
+      workflowId: info.workflowId,
+      domain: spec.domain,
+      status: 'running',
+      stages: spec.pipeline.map((name) => ({ name, status: 'pending', attempt: 0, shardsDone: 0, shardsTotal: 0 })),
+    },
+    commands: {},
+    abortRequested: false,
+    shardsSeen: {},
+  };
+  const scopes: StageScopes = {};
+
+  setHandler(progressQuery, () => state.progress);
+  setHandler(retryStageSignal, (cmd) => {
+    const why = acceptCommand(state, cmd.stage, retryCommand(cmd));
+    if (why) log.warn('retryStage ignored', { why });
+  });
+  setHandler(skipStageSignal, (cmd) => {
+    const why = acceptCommand(state, cmd.stage, { kind: 'skip' });
+    if (why) log.warn('skipStage ignored', { why });
+  });
+  setHandler(abortSignal, (cmd) => {
+    state.abortRequested = true;
+    state.abortReason = cmd?.reason ?? 'aborted by operator';
+    scopes.current?.cancel();
+  });
+  setHandler(shardDoneSignal, ({ stage, attempt, shard }) => {
+    const st = state.progress.stages.find((s) => s.name === stage);
+    const seen = (state.shardsSeen[stage] ??= []);
+    if (!st || st.attempt !== attempt || seen.includes(shard)) return;
+    seen.push(shard);
+    st.shardsDone = Math.max(st.shardsDone, seen.length);
+  });
+
+  const setStatus = (status: RunProgress['status']) => {
+    state.progress.status = status;
+    if (spec.runtime.searchAttributes) upsertSearchAttributes([{ key: statusSearchAttribute, value: status }]);
+  };
+
+  if (!resume) {
+    await records.startRun({ runId: state.progress.runId, workflowId: info.workflowId, spec });
+    if (spec.runtime.searchAttributes) {
+      upsertSearchAttributes([
+        { key: domainSearchAttribute, value: spec.domain },
+        { key: statusSearchAttribute, value: 'running' },
+      ]);
+    }
+  }
+
+  for (const name of spec.pipeline) {
+    const st = stageOf(state, name);
+    if (st.status === 'succeeded' || st.status === 'skipped') continue;
+    setStatus('running');
+    const outcome = await runStage(state, spec, name, scopes, setStatus);
+    if (outcome === 'aborted') break;
+    const { continueAsNewSuggested, historyLength } = workflowInfo();
+    if (continueAsNewSuggested || historyLength > spec.runtime.maxHistoryEvents) {
+      // Keep histories bounded on long runs: carry the state into a fresh execution.
+      await continueAsNew<typeof adaptDomain>(specInput, { state });
+    }
+  }
+
+  if (state.abortRequested) {
+    await records.finishRun({ runId: state.progress.runId, status: 'ABORTED', error: state.abortReason });
+    setStatus('aborted');
+  } else {
+    await records.finishRun({ runId: state.progress.runId, status: 'SUCCEEDED' });
+    setStatus('succeeded');
+  }
+  return state.progress;
+}

@@ -1,0 +1,45 @@
+// Child workflow: runs one batch of a stage's shards with bounded concurrency. Batches keep
+// every history small however many items a run has (design.md, rule 2).
+import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ShardRef, StageRef } from '../core/types';
+import { nonRetryableErrorTypes } from '../core/errors';
+import { shardDoneSignal } from './definitions';
+import type { ActivityRetry } from './retry';
+import { toRetryPolicy } from './retry';
+
+export interface RunShardsInput {
+  ref: StageRef;
+  from: number;
+  to: number;
+  shardCount: number;
+  concurrency: number;
+  taskQueue: string;
+  heartbeatTimeoutSeconds: number;
+  shardTimeoutMinutes: number;
+  retry: ActivityRetry;
+  parentWorkflowId: string;
+}
+
+/** Runs shards [from, to); fails when a shard exhausts its retries (the parent then waits for the operator). */
+export async function runShards(input: RunShardsInput): Promise<{ processed: number }> {
+  const { runShard } = proxyActivities<Activities>({
+    taskQueue: input.taskQueue,
+    startToCloseTimeout: `${input.shardTimeoutMinutes} minutes`,
+    heartbeatTimeout: `${input.heartbeatTimeoutSeconds} seconds`,
+    retry: { ...toRetryPolicy(input.retry), nonRetryableErrorTypes },
+  });
+  const parent = getExternalWorkflowHandle(input.parentWorkflowId);
+  let next = input.from;
+  let processed = 0;
+  const lane = async () => {
+    while (next < input.to) {
+      const shard = next++;
+      const ref: ShardRef = { ...input.ref, shard, shardCount: input.shardCount };
+      processed += (await runShard(ref)).processed;
+      await parent.signal(shardDoneSignal, { stage: input.ref.stage, attempt: input.ref.attempt, shard });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(input.concurrency, input.to - input.from) }, lane));
+  return { processed };
+}

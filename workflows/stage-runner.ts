@@ -1,0 +1,160 @@
+// The generic stage runner: plan → shards in child-workflow batches → finalize, with
+// per-stage retry policies. When a stage exhausts its retries the run does not fail: it
+// waits for retryStage / skipStage / abort from the operator.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
+  isCancellation,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { nonRetryableErrorTypes } from '../core/errors';
+import { patchStageSettings, SpecError, type StageName, type TRunSpec } from '../core/spec';
+import { stageDefinitions, TASK_QUEUES } from '../core/stages';
+import type { RunProgress, StageRef } from '../core/types';
+import { toRetryPolicy, type ActivityRetry } from './retry';
+import { runShards } from './run-shards';
+import { stageOf, type RunState } from './run-state';
+
+const records = proxyActivities<Activities>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '1 minute',
+  // Bookkeeping must not give up while the database is briefly away.
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+interface CommonSettings {
+  retry: ActivityRetry;
+  shardSize?: number;
+  shardConcurrency?: number;
+  shardsPerChild?: number;
+  heartbeatTimeoutSeconds?: number;
+  shardTimeoutMinutes?: number;
+}
+
+export type StageOutcome = 'succeeded' | 'skipped' | 'aborted';
+
+/** The deepest typed failure along the cause chain (activity → child workflow → application). */
+export function describeFailure(err: unknown): { type?: string; message: string } {
+  let e: unknown = err;
+  let best: { type?: string; message: string } = { message: err instanceof Error ? err.message : String(err) };
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure) best = { type: e.type ?? undefined, message: e.message };
+    else if (!(e instanceof ActivityFailure || e instanceof ChildWorkflowFailure)) best = { type: best.type, message: e.message || best.message };
+    e = (e as { cause?: unknown }).cause;
+  }
+  return best;
+}
+
+export interface StageScopes {
+  current?: CancellationScope;
+}
+
+export async function runStage(
+  state: RunState,
+  spec: TRunSpec,
+  name: StageName,
+  scopes: StageScopes,
+  setStatus: (s: RunProgress['status']) => void,
+): Promise<StageOutcome> {
+  const st = stageOf(state, name);
+  let settings = spec.stages[name] as unknown as CommonSettings;
+  for (;;) {
+    if (state.abortRequested) return 'aborted';
+    const attempt = st.attempt + 1;
+    Object.assign(st, { status: 'running', attempt, shardsDone: 0, shardsTotal: 0, error: undefined });
+    state.shardsSeen[name] = [];
+    await records.beginStageAttempt({ runId: state.progress.runId, stage: name, attempt, settings });
+    const ref: StageRef = { runId: state.progress.runId, stage: name, attempt, settings };
+    try {
+      const scope = new CancellationScope();
+      scopes.current = scope;
+      const result = await scope.run(() => executeStage(state, ref, settings));
+      await records.completeStageAttempt({ runId: ref.runId, stage: name, attempt, result });
+      Object.assign(st, { status: 'succeeded', counts: result.counts, reasons: result.reasons, outputs: result.outputs });
+      return 'succeeded';
+    } catch (err) {
+      if (state.abortRequested && isCancellation(err)) {
+        await records.failStageAttempt({ runId: ref.runId, stage: name, attempt, message: 'aborted by operator', cancelled: true });
+        st.status = 'aborted';
+        return 'aborted';
+      }
+      const failure = describeFailure(err);
+      log.warn('stage failed; waiting for the operator', { stage: name, attempt, ...failure });
+      await records.failStageAttempt({ runId: ref.runId, stage: name, attempt, errorType: failure.type, message: failure.message });
+      Object.assign(st, { status: 'failed_waiting', error: failure });
+      setStatus('waiting');
+    } finally {
+      scopes.current = undefined;
+    }
+    // Wait for the operator (durable: this can last days).
+    for (;;) {
+      await condition(() => state.abortRequested || state.commands[name] !== undefined);
+      if (state.abortRequested) return 'aborted';
+      const cmd = state.commands[name]!;
+      delete state.commands[name];
+      if (cmd.kind === 'skip') {
+        await records.setStageStatus({ runId: state.progress.runId, stage: name, status: 'SKIPPED' });
+        st.status = 'skipped';
+        setStatus('running');
+        return 'skipped';
+      }
+      try {
+        settings = patchStageSettings(name, settings as never, cmd.settings) as unknown as CommonSettings;
+        st.lastCommandError = undefined;
+        setStatus('running');
+        break;
+      } catch (e) {
+        // A bad patch leaves the stage waiting; the reason shows in the progress query.
+        st.lastCommandError = e instanceof SpecError ? e.message : String(e);
+      }
+    }
+  }
+}
+
+async function executeStage(state: RunState, ref: StageRef, settings: CommonSettings) {
+  const def = stageDefinitions[ref.stage];
+  const taskQueue = TASK_QUEUES[def.queue];
+  const retry = { ...toRetryPolicy(settings.retry), nonRetryableErrorTypes };
+  const heartbeatTimeoutSeconds = settings.heartbeatTimeoutSeconds ?? 60;
+  const acts = proxyActivities<Activities>({ taskQueue, retry, startToCloseTimeout: `${def.planTimeoutMinutes} minutes`, heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds` });
+  const fin = proxyActivities<Activities>({ taskQueue, retry, startToCloseTimeout: `${def.finalizeTimeoutMinutes} minutes` });
+  const st = stageOf(state, ref.stage);
+
+  const plan = await acts.planStage(ref);
+  st.shardsTotal = plan.shardCount;
+  if (def.sharded && plan.shardCount > 0) {
+    const perChild = settings.shardsPerChild ?? 64;
+    const { workflowId } = workflowInfo();
+    for (let from = 0, batch = 0; from < plan.shardCount; from += perChild, batch++) {
+      const to = Math.min(plan.shardCount, from + perChild);
+      await executeChild(runShards, {
+        workflowId: `${workflowId}/${ref.stage}/attempt-${ref.attempt}/batch-${batch}`,
+        taskQueue: TASK_QUEUES.workflow,
+        args: [
+          {
+            ref,
+            from,
+            to,
+            shardCount: plan.shardCount,
+            concurrency: settings.shardConcurrency ?? 4,
+            taskQueue,
+            heartbeatTimeoutSeconds,
+            shardTimeoutMinutes: settings.shardTimeoutMinutes ?? 30,
+            retry: settings.retry,
+            parentWorkflowId: workflowId,
+          },
+        ],
+      });
+      st.shardsDone = Math.max(st.shardsDone, to);
+      await records.recordShardProgress({ runId: ref.runId, stage: ref.stage, shardsDone: st.shardsDone, shardsTotal: plan.shardCount });
+    }
+  }
+  return fin.finalizeStage(ref);
+}
