@@ -31,7 +31,7 @@ export interface SampleManifest {
   format: SampleFormat;
   rows: number;
   /** expected ingest outcome per reason (the key before the colon) */
-  expected: { accepted: number; failed: Record<string, number>; filtered: Record<string, number> };
+  expected: { accepted: number; failed: Record<string, number>; filtered: Record<string, number>; synthFiltered: number; duplicateTasks: number };
 }
 
 interface Row {
@@ -72,7 +72,16 @@ export async function generateSample(o: SampleOptions): Promise<SampleManifest> 
     await drawImage(r, path.join(imageRoot, name));
     rows.push({ image: name, caption: sampleCaption(r) });
   }
+  let tricky = { synthFiltered: 0, duplicateTasks: 0 };
   if (o.bad) {
+    // Valid images whose captions the later stages must handle: one too short for any rule,
+    // two identical captions that yield the same task (the second is a duplicate).
+    const extra = new PyRandom(2 ** 40 + (o.seed ?? 0)); // a stream no drawn image uses
+    for (const [image, caption] of [['img_short.jpg', 'Soup.'], ['img_dup_a.jpg', 'A bowl of soup'], ['img_dup_b.jpg', 'A bowl of soup']]) {
+      await drawImage(extra, path.join(imageRoot, image));
+      rows.push({ image, caption });
+    }
+    tricky = { synthFiltered: 1, duplicateTasks: 1 };
     const add = async (image: string, caption: string, reason: string, write?: (f: string) => Promise<void>) => {
       if (write) await write(path.join(imageRoot, image));
       rows.push({ image, caption });
@@ -102,7 +111,7 @@ export async function generateSample(o: SampleOptions): Promise<SampleManifest> 
   const annotationFile = path.join(o.dir, `annotations.${format === 'sharegpt' ? 'json' : format}`);
   await fs.writeFile(annotationFile, render(rows, format));
   const total = Object.values(failed).reduce((a, b) => a + b, 0) + Object.values(filtered).reduce((a, b) => a + b, 0);
-  return { annotationFile, imageRoot, format, rows: rows.length, expected: { accepted: rows.length - total, failed, filtered } };
+  return { annotationFile, imageRoot, format, rows: rows.length, expected: { accepted: rows.length - total, failed, filtered, ...tricky } };
 }
 
 function render(rows: Row[], format: SampleFormat): string {

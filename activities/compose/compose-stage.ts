@@ -8,6 +8,10 @@ import { requireDataset, shardRange, type StageImplementation } from '../stage/c
 import { accounted, acceptedCount } from '../stage/counts';
 
 export const composeStage: StageImplementation<'compose'> = {
+  async reset(ctx) {
+    await ctx.db.trainingRow.deleteMany({ where: { runId: ctx.runId } });
+  },
+
   async plan(ctx) {
     const dataset = await requireDataset(ctx);
     const total = await acceptedCount(ctx.db, dataset.id);

@@ -24,6 +24,10 @@ export function ruleRejection(t: TaskText, s: Pick<TFilterSettings, 'maxQuestion
 }
 
 export const rulesFilterStage: StageImplementation<'filter'> = {
+  async reset(ctx) {
+    await ctx.db.verdict.deleteMany({ where: { task: { runId: ctx.runId } } });
+  },
+
   async plan(ctx) {
     const dataset = await requireDataset(ctx);
     const total = await ctx.db.synthTask.count({ where: { runId: ctx.runId, status: 'OK' } });

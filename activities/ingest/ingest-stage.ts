@@ -13,6 +13,9 @@ import { checkImage } from './check-image';
 
 const INSERT_BATCH = 500;
 
+/** Reasons decided from the annotation row alone (readers.ts); new image settings cannot change them. */
+const SOURCE_ERRORS = ['malformed entry', 'missing caption', 'empty caption', 'missing image path'];
+
 async function realRoot(imageRoot: string): Promise<string> {
   try {
     return await fs.realpath(path.resolve(imageRoot));
@@ -34,6 +37,16 @@ function toItem(datasetId: string, r: SourceRow): Prisma.ItemCreateManyInput {
 }
 
 export const ingestStage: StageImplementation<'ingest'> = {
+  /** Re-checks every image (new limits may accept or refuse differently); source-row errors stand. */
+  async reset(ctx) {
+    const ds = await ctx.db.dataset.findUnique({ where: { runId_name: { runId: ctx.runId, name: ctx.spec.dataset.name } }, select: { id: true } });
+    if (!ds) return;
+    await ctx.db.item.updateMany({
+      where: { datasetId: ds.id, NOT: { status: 'FAILED', OR: SOURCE_ERRORS.map((k) => ({ reason: { startsWith: k } })) } },
+      data: { status: 'PENDING', reason: null, synId: null, imageSha256: null, resolvedPath: null, format: null, width: null, height: null, bytes: null },
+    });
+  },
+
   /** Streams rows into Item (idempotent: skipDuplicates on (dataset, sourceIndex)); resumes after the rows already written. */
   async plan(ctx) {
     const ds = ctx.spec.dataset;

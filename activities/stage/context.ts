@@ -19,6 +19,11 @@ export interface StageContext<K extends StageName = StageName> extends ActivityD
 }
 
 export interface StageImplementation<K extends StageName = StageName> {
+  /**
+   * Drops this stage's per-item outcomes so they are recomputed. Called before plan when an
+   * operator retried the stage with different settings; without it, shards only resume.
+   */
+  reset?(ctx: StageContext<K>): Promise<void>;
   plan(ctx: StageContext<K>): Promise<StagePlan>;
   shard?(ctx: StageContext<K>, shard: number, shardCount: number): Promise<{ processed: number }>;
   finalize(ctx: StageContext<K>): Promise<StageResult>;

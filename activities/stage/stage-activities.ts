@@ -7,6 +7,7 @@ import { ErrorTypes } from '../../core/errors';
 import { SpecError, type StageName } from '../../core/spec';
 import type { ShardRef, StagePlan, StageRef, StageResult } from '../../core/types';
 import type { ActivityDeps } from '../deps';
+import { canonicalJson } from '../bookkeeping/canonical-json';
 import { failure } from '../errors';
 import type { StageRegistry } from '../registry';
 import { loadContext, type StageContext, type StageImplementation } from './context';
@@ -39,11 +40,24 @@ async function withStage<T>(
   }
 }
 
+/** True when this attempt's settings differ from the previous attempt's (an operator patch). */
+async function settingsChanged(deps: ActivityDeps, ref: StageRef): Promise<boolean> {
+  if (ref.attempt <= 1) return false;
+  const prev = await deps.db.stageAttempt.findFirst({
+    where: { stage: { runId: ref.runId, name: ref.stage }, attempt: ref.attempt - 1 },
+    select: { settings: true },
+  });
+  return !!prev && canonicalJson(prev.settings) !== canonicalJson(ref.settings);
+}
+
 export function createStageActivities(deps: ActivityDeps, registry: StageRegistry) {
   return {
     /** Prepares a stage and says how many shards it has. Idempotent. */
     async planStage(ref: StageRef): Promise<StagePlan> {
-      return withStage(deps, registry, ref, (impl, ctx) => impl.plan(ctx));
+      return withStage(deps, registry, ref, async (impl, ctx) => {
+        if (impl.reset && (await settingsChanged(deps, ref))) await impl.reset(ctx);
+        return impl.plan(ctx);
+      });
     },
     /** Processes one shard; only undecided items are worked on, so a retry resumes. */
     async runShard(ref: ShardRef): Promise<{ processed: number }> {

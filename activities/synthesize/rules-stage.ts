@@ -14,6 +14,10 @@ export function tripletHash(t: Triplet): string {
 }
 
 export const rulesSynthesizeStage: StageImplementation<'synthesize'> = {
+  async reset(ctx) {
+    await ctx.db.synthTask.deleteMany({ where: { runId: ctx.runId } });
+  },
+
   async plan(ctx) {
     const dataset = await requireDataset(ctx);
     const total = await acceptedCount(ctx.db, dataset.id);

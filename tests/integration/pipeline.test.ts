@@ -20,15 +20,27 @@ test('a run with corrupt, truncated, empty, missing, escaping, oversize and dupl
   const byName = Object.fromEntries(result.stages.map((s) => [s.name, s]));
 
   const ingest = byName.ingest;
-  expect(ingest.counts).toEqual({ in: m.rows, out: 300, filtered: 1, failed: m.rows - 301 });
+  const accepted = m.expected.accepted;
+  expect(accepted).toBe(303); // 300 drawn + 3 with tricky captions
+  expect(ingest.counts).toEqual({ in: m.rows, out: accepted, filtered: 1, failed: m.rows - accepted - 1 });
   expect(ingest.reasons).toEqual({ ...m.expected.failed, ...m.expected.filtered });
 
   for (const s of result.stages) {
     const c = s.counts!;
     expect(c.in).toBe(c.out + c.filtered + c.failed);
   }
-  expect(byName.synthesize.counts!.in).toBe(300);
-  expect(byName.compose.counts!.in).toBe(300);
+  expect(byName.synthesize.counts).toEqual({ in: accepted, out: accepted - 1, filtered: 1, failed: 0 });
+  expect(byName.synthesize.reasons).toEqual({ 'no rule applies (caption too short)': 1 });
+  // Duplicates: every task whose normalised triplet hash was seen at a lower synId
+  // (the two identical short captions, plus captions the generator happened to repeat).
+  const groups = await h.db.synthTask.groupBy({ by: ['taskHash'], where: { runId: result.runId, status: 'OK' }, _count: { _all: true } });
+  const dupes = groups.reduce((n, g) => n + g._count._all - 1, 0);
+  expect(dupes).toBeGreaterThanOrEqual(m.expected.duplicateTasks);
+  expect(byName.filter.counts).toEqual({ in: accepted - 1, out: accepted - 1 - dupes, filtered: dupes, failed: 0 });
+  expect(byName.filter.reasons).toEqual({ 'duplicate task': dupes });
+  // The item with no triplet is dropped entirely; a rejected task keeps a caption-only example.
+  expect(byName.compose.counts).toEqual({ in: accepted, out: accepted - 1, filtered: 1, failed: 0 });
+  expect(byName.compose.outputs).toEqual({ withSyntheticTask: accepted - 1 - dupes, captionOnly: dupes });
 
   // Postgres holds the same history.
   const run = await h.db.run.findUniqueOrThrow({ where: { id: result.runId }, include: { stages: true } });
@@ -37,7 +49,7 @@ test('a run with corrupt, truncated, empty, missing, escaping, oversize and dupl
   const items = await h.db.item.findMany({ where: { dataset: { runId: result.runId } }, select: { status: true, synId: true } });
   expect(items).toHaveLength(m.rows);
   const synIds = items.filter((i) => i.status === 'ACCEPTED').map((i) => i.synId).sort((a, b) => a! - b!);
-  expect(synIds).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  expect(synIds).toEqual(Array.from({ length: accepted }, (_, i) => i));
 
   // The exported set is valid LLaMA-Factory ShareGPT with images.
   const out = byName.export.outputs!;

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// adamllm: the user-facing command. Thin: each command calls the same code the workers use.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { TASK_QUEUES } from '../core/stages';
+import { parseRunSpec, SpecError } from '../core/spec';
+import { generateSample, type SampleFormat } from '../samples/generate';
+import { startWorkerProcess } from '../workers/main';
+import { parseQueues } from '../workers/create-workers';
+import { demo } from './commands/demo';
+import { registerRuns } from './commands/runs';
+import { migrate } from './stack/database';
+import { startStack } from './stack/dev-stack';
+import { DEFAULT_STATE_DIR, openClient } from './services';
+import { summary, watchRun } from './watch';
+
+const program = new Command('adamllm')
+  .description('Durable domain post-training for multimodal LLMs (AdaMLLM) on Temporal')
+  .option('--state-dir <dir>', 'where the embedded stack keeps its state', DEFAULT_STATE_DIR);
+const stateDir = () => path.resolve(program.opts().stateDir as string);
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+program
+  .command('demo')
+  .description('run the whole pipeline on a generated sample dataset with the embedded stack')
+  .option('--count <n>', 'images to generate', (v) => parseInt(v, 10), 200)
+  .option('--format <format>', 'sharegpt, jsonl or csv', 'sharegpt')
+  .action(async (o) => {
+    process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat });
+  });
+
+program
+  .command('dev')
+  .description('start Temporal (unless TEMPORAL_ADDRESS), the database (unless DATABASE_URL), migrations and all workers; Ctrl-C stops')
+  .option('--ui', 'serve the Temporal Web UI')
+  .option('--queues <list>', 'worker queues to run here: workflow,cpu,gpu', 'workflow,cpu,gpu')
+  .action(async (o) => {
+    const stack = await startStack({ stateDir: stateDir(), ui: o.ui, queues: parseQueues(o.queues), log: say });
+    say(`ready. TEMPORAL_ADDRESS=${stack.temporalAddress} DATABASE_URL=${stack.databaseUrl}`);
+    say(`start a run:  temporal workflow start --address ${stack.temporalAddress} --task-queue ${TASK_QUEUES.workflow} --type adaptDomain --input-file run.json`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    say('stopping…');
+    await stack.stop();
+  });
+
+program
+  .command('worker')
+  .description('run workers against TEMPORAL_ADDRESS and DATABASE_URL (for more machines)')
+  .option('--queues <list>', 'workflow,cpu,gpu', 'workflow,cpu,gpu')
+  .action(async (o) => startWorkerProcess(o.queues));
+
+program
+  .command('start <spec>')
+  .description('validate a run spec file and start a run (same as temporal workflow start)')
+  .option('--workflow-id <id>', 'defaults to <domain>-<time>')
+  .option('--wait', 'follow the run until it ends')
+  .action(async (file: string, o) => {
+    const spec = parseRunSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
+    const { client, close } = await openClient(stateDir());
+    try {
+      const workflowId = o.workflowId ?? `${spec.domain}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await client.workflow.start('adaptDomain', { taskQueue: TASK_QUEUES.workflow, workflowId, args: [spec] });
+      say(`started ${workflowId}`);
+      if (o.wait) say(summary(await watchRun(client, workflowId, say)));
+    } finally {
+      await close();
+    }
+  });
+
+program
+  .command('watch <workflowId>')
+  .description('follow a run\'s progress until it ends')
+  .action(async (workflowId: string) => {
+    const { client, close } = await openClient(stateDir());
+    try {
+      say(summary(await watchRun(client, workflowId, say)));
+    } finally {
+      await close();
+    }
+  });
+
+program
+  .command('sample')
+  .description('generate a sample image-caption dataset')
+  .requiredOption('--out <dir>')
+  .option('--count <n>', 'images', (v) => parseInt(v, 10), 100)
+  .option('--format <format>', 'sharegpt, jsonl or csv', 'sharegpt')
+  .option('--bad', 'mix in corrupt, missing, escaping, oversize and duplicate entries')
+  .action(async (o) => {
+    const m = await generateSample({ dir: path.resolve(o.out), count: o.count, format: o.format, bad: o.bad });
+    say(JSON.stringify(m, null, 2));
+  });
+
+program
+  .command('migrate')
+  .description('apply the database migrations to DATABASE_URL')
+  .action(async () => {
+    if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set');
+    await migrate(process.env.DATABASE_URL);
+    say('migrations applied');
+  });
+
+registerRuns(program, stateDir);
+
+program.parseAsync().catch((err) => {
+  process.stderr.write(`adamllm: ${err instanceof SpecError ? err.message : (err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+// The embedded dev stack behind `adamllm dev` and `adamllm demo`: Temporal (TEMPORAL_ADDRESS
+// or a local dev server), a database (DATABASE_URL or embedded PGlite), migrations, and the
+// workers in this process. stop() takes it all down in reverse order.
+import fs from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createDb, type Db } from '../../activities/db/client';
+import { ArtifactStore } from '../../activities/store/artifact-store';
+import { ALL_QUEUES, createWorkers, type QueueName } from '../../workers/create-workers';
+import { migrate, startEmbeddedPostgres, type Database } from './database';
+import { portOpen, startTemporalDevServer, waitForTemporal, type TemporalServer } from './temporal-server';
+
+export interface StackOptions {
+  stateDir: string;
+  queues?: QueueName[];
+  ui?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  temporalAddress: string;
+  uiAddress?: string;
+  databaseUrl: string;
+  embeddedDatabase: boolean;
+  artifactDir: string;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+/** What a running dev stack writes, so `adamllm runs` and `adamllm start` find it. */
+export interface StackFile {
+  pid: number;
+  temporalAddress: string;
+  databaseUrl: string;
+  artifactDir: string;
+}
+
+export const stackFile = (stateDir: string) => path.join(stateDir, 'dev-stack.json');
+
+export function readStackFile(stateDir: string): StackFile | undefined {
+  try {
+    const s = JSON.parse(fs.readFileSync(stackFile(stateDir), 'utf8')) as StackFile;
+    process.kill(s.pid, 0); // throws when that process is gone
+    return s;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const log = o.log ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e) => log(`stop: ${(e as Error).message}`));
+  };
+  try {
+    fs.mkdirSync(o.stateDir, { recursive: true });
+    let temporal: TemporalServer | undefined;
+    let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    if (temporalAddress) {
+      await waitForTemporal(temporalAddress, 15_000);
+      log(`temporal: using ${temporalAddress}`);
+    } else {
+      const port = (await portOpen(7233)) ? undefined : 7233;
+      temporal = await startTemporalDevServer({ stateDir: path.join(o.stateDir, 'temporal'), port, ui: o.ui, uiPort: port ? 8233 : undefined });
+      stops.push(() => temporal!.stop());
+      temporalAddress = temporal.address;
+      log(`temporal: dev server at ${temporalAddress}${temporal.uiAddress ? `, web UI ${temporal.uiAddress}` : ''} (state in ${path.join(o.stateDir, 'temporal')})`);
+    }
+
+    let database: Database;
+    if (process.env.DATABASE_URL) {
+      database = { url: process.env.DATABASE_URL, poolMax: 5, embedded: false, stop: async () => undefined };
+      log('database: DATABASE_URL');
+    } else {
+      database = await startEmbeddedPostgres(path.join(o.stateDir, 'pglite'));
+      stops.push(() => database.stop());
+      log(`database: embedded PGlite at ${database.url} (data in ${path.join(o.stateDir, 'pglite')})`);
+    }
+    await migrate(database.url);
+    const db = createDb(database.url, database.poolMax);
+    stops.push(() => db.$disconnect());
+
+    const artifactDir = path.resolve(process.env.ADAMLLM_ARTIFACT_DIR ?? path.join(o.stateDir, 'artifacts'));
+    const queues = o.queues ?? ALL_QUEUES;
+    if (queues.length > 0) {
+      installRuntimeLogger();
+      const connection = await NativeConnection.connect({ address: temporalAddress });
+      const workers: Worker[] = await createWorkers({
+        connection,
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        deps: { db, store: new ArtifactStore(artifactDir) },
+        queues,
+        cpuConcurrency: Number(process.env.ADAMLLM_CPU_CONCURRENCY ?? 4),
+        gpuSlots: Number(process.env.ADAMLLM_GPU_SLOTS ?? 1),
+        workflowConcurrency: 40,
+        workflowBundle: process.env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: process.env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
+      });
+      const running = Promise.all(workers.map((w) => w.run()));
+      stops.push(async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+        await connection.close();
+      });
+      log(`workers: ${queues.join(', ')}`);
+    }
+    const file: StackFile = { pid: process.pid, temporalAddress, databaseUrl: database.url, artifactDir };
+    fs.writeFileSync(stackFile(o.stateDir), JSON.stringify(file, null, 2));
+    stops.push(async () => fs.rmSync(stackFile(o.stateDir), { force: true }));
+    return { temporalAddress, uiAddress: temporal?.uiAddress, databaseUrl: database.url, embeddedDatabase: database.embedded, artifactDir, db, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+let runtimeInstalled = false;
+
+/** Worker logs at WARN unless ADAMLLM_LOG_LEVEL says otherwise; the CLI prints progress itself. */
+function installRuntimeLogger(): void {
+  if (runtimeInstalled) return;
+  const level = (process.env.ADAMLLM_LOG_LEVEL ?? 'WARN').toUpperCase() as 'WARN';
+  Runtime.install({ logger: new DefaultLogger(level) });
+  runtimeInstalled = true;
+}

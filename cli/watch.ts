@@ -1,0 +1,67 @@
+// Follows a run through its progress query and prints what changes, then a summary.
+import type { Client } from '@temporalio/client';
+import type { RunProgress, StageProgress } from '../core/types';
+
+const fmtCounts = (s: StageProgress) => (s.counts ? `in ${s.counts.in} → out ${s.counts.out}, filtered ${s.counts.filtered}, failed ${s.counts.failed}` : '');
+
+function stageLine(s: StageProgress): string {
+  const shards = s.shardsTotal ? ` shard ${s.shardsDone}/${s.shardsTotal}` : '';
+  const tail = s.status === 'succeeded' ? ` ${fmtCounts(s)}` : s.status === 'failed_waiting' ? ` ${s.error?.type ? `[${s.error.type}] ` : ''}${s.error?.message ?? ''}` : shards;
+  return `  ${s.name.padEnd(11)} ${s.status.padEnd(15)}${s.attempt > 1 ? ` attempt ${s.attempt}` : ''}${tail}`;
+}
+
+export function operatorHints(workflowId: string, stage: string): string {
+  return [
+    `  the run waits for you. From the Temporal CLI:`,
+    `    temporal workflow signal --workflow-id ${workflowId} --name retryStage --input '{"stage":"${stage}"}'`,
+    `    temporal workflow signal --workflow-id ${workflowId} --name skipStage --input '{"stage":"${stage}"}'`,
+    `    temporal workflow signal --workflow-id ${workflowId} --name abort --input '{"reason":"..."}'`,
+  ].join('\n');
+}
+
+/** Polls until the workflow closes; prints a line per change. Returns the final progress. */
+export async function watchRun(client: Client, workflowId: string, print: (s: string) => void, intervalMs = 500): Promise<RunProgress> {
+  const handle = client.workflow.getHandle(workflowId);
+  const shown = new Map<string, string>();
+  let hinted = '';
+  for (;;) {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') {
+      if (desc.status.name === 'CONTINUED_AS_NEW') continue;
+      return handle.result() as Promise<RunProgress>;
+    }
+    let p: RunProgress | undefined;
+    try {
+      p = await handle.query<RunProgress>('progress');
+    } catch {
+      p = undefined; // the first workflow task has not run yet
+    }
+    for (const s of p?.stages ?? []) {
+      const line = stageLine(s);
+      if (s.status !== 'pending' && shown.get(s.name) !== line) {
+        shown.set(s.name, line);
+        print(line);
+      }
+      if (s.status === 'failed_waiting' && hinted !== `${s.name}/${s.attempt}`) {
+        hinted = `${s.name}/${s.attempt}`;
+        print(operatorHints(workflowId, s.name));
+      }
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function summary(p: RunProgress): string {
+  const lines = [`run ${p.runId} (workflow ${p.workflowId}): ${p.status}`];
+  for (const s of p.stages) {
+    lines.push(`  ${s.name.padEnd(11)} ${s.status.padEnd(10)} ${fmtCounts(s)}`);
+    const reasons = Object.entries(s.reasons ?? {});
+    if (reasons.length) lines.push(`  ${''.padEnd(11)} ${reasons.map(([r, n]) => `${r} ×${n}`).join(', ')}`);
+  }
+  const exp = p.stages.find((s) => s.name === 'export' && s.outputs);
+  if (exp?.outputs) {
+    lines.push(`training set: ${exp.outputs.trainingSet} (${exp.outputs.rows} conversations)`);
+    lines.push(`LLaMA-Factory: dataset_dir=${exp.outputs.datasetDir}, dataset=${p.domain}`);
+  }
+  return lines.join('\n');
+}
