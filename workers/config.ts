@@ -17,6 +17,7 @@ export const ZWorkerEnv = z.object({
   ADAMLLM_CPU_CONCURRENCY: positiveInt('ADAMLLM_CPU_CONCURRENCY', 8),
   ADAMLLM_GPU_SLOTS: positiveInt('ADAMLLM_GPU_SLOTS', 1),
   ADAMLLM_WORKFLOW_CONCURRENCY: positiveInt('ADAMLLM_WORKFLOW_CONCURRENCY', 40),
+  ADAMLLM_WORKFLOW_BUNDLE: z.string().min(1).optional().describe('prebuilt workflow bundle (skips bundling at start)'),
 });
 
 export type TWorkerEnv = z.infer<typeof ZWorkerEnv>;

@@ -20,6 +20,7 @@ export async function startWorkerProcess(queueArg?: string): Promise<void> {
     cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
     gpuSlots: env.ADAMLLM_GPU_SLOTS,
     workflowConcurrency: env.ADAMLLM_WORKFLOW_CONCURRENCY,
+    workflowBundle: env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
   });
   process.stdout.write(`adamllm workers ready: ${queues.join(', ')} on ${env.TEMPORAL_ADDRESS}\n`);
   try {

@@ -7,6 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { createDb, type Db } from '../../activities/db/client';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { ALL_QUEUES, createWorkers, type QueueName } from '../../workers/create-workers';
+import { parseWorkerEnv } from '../../workers/config';
 import { migrate, startEmbeddedPostgres, type Database } from './database';
 import { portOpen, startTemporalDevServer, waitForTemporal, type TemporalServer } from './temporal-server';
 
@@ -78,23 +79,25 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       log(`database: embedded PGlite at ${database.url} (data in ${path.join(o.stateDir, 'pglite')})`);
     }
     await migrate(database.url);
-    const db = createDb(database.url, database.poolMax);
+    const db = createDb(database.url, database.embedded ? database.poolMax : Number(process.env.DATABASE_POOL_MAX ?? database.poolMax));
     stops.push(() => db.$disconnect());
 
-    const artifactDir = path.resolve(process.env.ADAMLLM_ARTIFACT_DIR ?? path.join(o.stateDir, 'artifacts'));
+    // The same environment schema as standalone workers, so a bad variable fails here too.
+    const env = parseWorkerEnv({ ADAMLLM_ARTIFACT_DIR: path.join(o.stateDir, 'artifacts'), ...process.env, DATABASE_URL: database.url });
+    const artifactDir = env.ADAMLLM_ARTIFACT_DIR;
     const queues = o.queues ?? ALL_QUEUES;
     if (queues.length > 0) {
       installRuntimeLogger();
       const connection = await NativeConnection.connect({ address: temporalAddress });
       const workers: Worker[] = await createWorkers({
         connection,
-        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        namespace: env.TEMPORAL_NAMESPACE,
         deps: { db, store: new ArtifactStore(artifactDir) },
         queues,
-        cpuConcurrency: Number(process.env.ADAMLLM_CPU_CONCURRENCY ?? 4),
-        gpuSlots: Number(process.env.ADAMLLM_GPU_SLOTS ?? 1),
-        workflowConcurrency: 40,
-        workflowBundle: process.env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: process.env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
+        cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
+        gpuSlots: env.ADAMLLM_GPU_SLOTS,
+        workflowConcurrency: env.ADAMLLM_WORKFLOW_CONCURRENCY,
+        workflowBundle: env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
       });
       const running = Promise.all(workers.map((w) => w.run()));
       stops.push(async () => {

@@ -1,0 +1,79 @@
+// Durability: SIGKILL the worker process in the middle of ingest, start a new one, and the
+// run completes with no lost and no duplicated rows.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { RunProgress } from '../../core/types';
+import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
+import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
+
+let h: Harness;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await h.close();
+});
+
+function startWorkerProcess(artifactDir: string): Promise<ChildProcess> {
+  const env = testEnv();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'workers', 'main.ts')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.temporal,
+      DATABASE_URL: env.databaseUrl,
+      ADAMLLM_ARTIFACT_DIR: artifactDir,
+      ADAMLLM_WORKFLOW_BUNDLE: env.bundle,
+      ADAMLLM_LOG_LEVEL: 'ERROR',
+      ADAMLLM_CPU_CONCURRENCY: '2',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('workers ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+}
+
+test('a worker killed mid-stage is replaced and the run completes exactly once per item', async () => {
+  const m = await sampleDataset({ count: 400, bad: true, oversizeSide: 2500 });
+  const spec = specFor(m);
+  Object.assign((spec.stages as { ingest: Record<string, unknown> }).ingest, { shardSize: 10, shardConcurrency: 2, imageConcurrency: 1, heartbeatTimeoutSeconds: 2 });
+  const artifacts = tempDir('crash-artifacts');
+  const first = await startWorkerProcess(artifacts);
+  const handle = await startRun(h.client, spec);
+  const before = await waitForProgress(h.client, handle.workflowId, (p) => (p.stages[0].shardsDone ?? 0) >= 3, 90_000);
+  expect(before.stages[0].status).toBe('running');
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+
+  const decidedAtKill = await h.db.item.count({ where: { dataset: { runId: before.runId }, status: { not: 'PENDING' } } });
+  expect(decidedAtKill).toBeLessThan(m.rows);
+
+  await startWorkerProcess(artifacts);
+  const result: RunProgress = await handle.result();
+  expect(result.status).toBe('succeeded');
+  const ingest = result.stages[0];
+  expect(ingest.attempt).toBe(1); // the activity retries healed it; no operator needed
+  expect(ingest.counts).toEqual({ in: m.rows, out: m.expected.accepted, filtered: 1, failed: m.rows - m.expected.accepted - 1 });
+
+  const runId = result.runId;
+  const items = await h.db.item.findMany({ where: { dataset: { runId } }, select: { sourceIndex: true, status: true } });
+  expect(items).toHaveLength(m.rows);
+  expect(new Set(items.map((i) => i.sourceIndex)).size).toBe(m.rows);
+  expect(items.some((i) => i.status === 'PENDING')).toBe(false);
+  expect(await h.db.synthTask.count({ where: { runId } })).toBe(m.expected.accepted);
+  expect(await h.db.trainingRow.count({ where: { runId } })).toBe(m.expected.accepted);
+  const compose = result.stages.find((s) => s.name === 'compose')!;
+  expect(result.stages.find((s) => s.name === 'export')!.counts!.out).toBe(compose.counts!.out);
+
+  // The shard activity that was running when the worker died timed out on its heartbeat and ran again.
+  const child = h.client.workflow.getHandle(`${handle.workflowId}/ingest/attempt-1/batch-0`);
+  const history = await child.fetchHistory();
+  const timedOut = history.events!.filter((e) => e.activityTaskTimedOutEventAttributes || (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+  expect(timedOut.length).toBeGreaterThan(0);
+}, 180_000);
