@@ -19,8 +19,9 @@ export interface Database {
 
 export async function startEmbeddedPostgres(dataDir: string, port?: number): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  // Loaded lazily: only the embedded default needs the WebAssembly build.
+  const { PGlite } = require('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = require('@electric-sql/pglite-socket') as typeof import('@electric-sql/pglite-socket');
   const db = await PGlite.create(dataDir);
   const p = port ?? (await freePort());
   const server = new PGLiteSocketServer({ db, port: p, host: '127.0.0.1' });
@@ -63,7 +64,7 @@ export async function migrate(url: string): Promise<void> {
 
 /** Creates a database on a server (for tests and `adamllm dev --fresh-db`). */
 export async function createDatabase(serverUrl: string, name: string): Promise<string> {
-  const { Client } = await import('pg');
+  const { Client } = require('pg') as typeof import('pg');
   const c = new Client({ connectionString: serverUrl });
   await c.connect();
   try {
@@ -77,7 +78,7 @@ export async function createDatabase(serverUrl: string, name: string): Promise<s
 }
 
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  const { Client } = await import('pg');
+  const { Client } = require('pg') as typeof import('pg');
   const c = new Client({ connectionString: serverUrl });
   await c.connect();
   try {
