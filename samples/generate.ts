@@ -21,6 +21,8 @@ export interface SampleOptions {
   format?: SampleFormat;
   seed?: number;
   bad?: boolean;
+  /** smallest image side in pixels; sides vary up to about twice this */
+  side?: number;
   /** an oversize image is this many pixels wide and high (header-only check; compresses small) */
   oversizeSide?: number;
 }
@@ -44,9 +46,10 @@ export function sampleCaption(r: PyRandom): string {
   return `A serving of ${dish} with ${r.choice(COUNTS)} ${r.choice(SIDES)} ${r.choice(PLACES)}. ${r.choice(DETAILS)}`;
 }
 
-async function drawImage(r: PyRandom, file: string): Promise<void> {
-  const w = 96 + 8 * r.randbelow(12);
-  const h = 96 + 8 * r.randbelow(12);
+async function drawImage(r: PyRandom, file: string, side = 96): Promise<void> {
+  const step = Math.max(1, Math.round(side / 12));
+  const w = side + step * r.randbelow(12);
+  const h = side + step * r.randbelow(12);
   const color = () => `rgb(${r.randbelow(256)},${r.randbelow(256)},${r.randbelow(256)})`;
   const shapes = Array.from({ length: 3 + r.randbelow(4) }, () =>
     r.randbelow(2)
@@ -69,7 +72,7 @@ export async function generateSample(o: SampleOptions): Promise<SampleManifest> 
   for (let i = 0; i < o.count; i++) {
     const r = new PyRandom((o.seed ?? 0) * 1_000_003 + i);
     const name = `img_${String(i).padStart(6, '0')}.${i % 5 === 4 ? 'png' : 'jpg'}`;
-    await drawImage(r, path.join(imageRoot, name));
+    await drawImage(r, path.join(imageRoot, name), o.side);
     rows.push({ image: name, caption: sampleCaption(r) });
   }
   let tricky = { synthFiltered: 0, duplicateTasks: 0 };

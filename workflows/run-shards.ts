@@ -32,14 +32,17 @@ export async function runShards(input: RunShardsInput): Promise<{ processed: num
   const parent = getExternalWorkflowHandle(input.parentWorkflowId);
   let next = input.from;
   let processed = 0;
+  const signals: Promise<void>[] = [];
   const lane = async () => {
     while (next < input.to) {
       const shard = next++;
       const ref: ShardRef = { ...input.ref, shard, shardCount: input.shardCount };
       processed += (await runShard(ref)).processed;
-      await parent.signal(shardDoneSignal, { stage: input.ref.stage, attempt: input.ref.attempt, shard });
+      // Not awaited here: the next shard starts while the parent is told about this one.
+      signals.push(parent.signal(shardDoneSignal, { stage: input.ref.stage, attempt: input.ref.attempt, shard }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(input.concurrency, input.to - input.from) }, lane));
+  await Promise.all(signals);
   return { processed };
 }

@@ -9,9 +9,10 @@ import { Prisma } from '../db/client';
 import { failure } from '../errors';
 import { histogram, requireDataset, shardRange, type StageContext, type StageImplementation } from '../stage/context';
 import { readSourceRows, type SourceRow } from './readers';
-import { checkImage } from './check-image';
+import { checkImage, type ImageCheck } from './check-image';
 
 const INSERT_BATCH = 500;
+const WRITE_BATCH = 32;
 
 /** Reasons decided from the annotation row alone (readers.ts); new image settings cannot change them. */
 const SOURCE_ERRORS = ['malformed entry', 'missing caption', 'empty caption', 'missing image path'];
@@ -89,22 +90,32 @@ export const ingestStage: StageImplementation<'ingest'> = {
       orderBy: { sourceIndex: 'asc' },
     });
     const limit = pLimit(ctx.settings.imageConcurrency);
+    let buffer: ItemCheck[] = [];
     let done = 0;
+    let writing = Promise.resolve();
+    // Results are written in small batches: one statement per batch instead of one per image,
+    // while a crash loses at most one batch of checks (they are simply redone).
+    const flush = () => {
+      const batch = buffer;
+      buffer = [];
+      writing = writing.then(async () => {
+        await writeChecks(ctx, batch);
+        done += batch.length;
+        ctx.heartbeat({ shard, done });
+      });
+      return writing;
+    };
     await Promise.all(
       pending.map((item) =>
         limit(async () => {
           if (ctx.cancelled.aborted) return;
-          const c = await checkImage(dataset.imageRoot, item.imagePath, ctx.settings);
-          await ctx.db.item.update({
-            where: { id: item.id },
-            data: c.ok
-              ? { status: 'ACCEPTED', reason: null, resolvedPath: c.resolvedPath, imageSha256: c.sha256, format: c.format, width: c.width, height: c.height, bytes: c.bytes }
-              : { status: 'FAILED', reason: c.reason, resolvedPath: c.resolvedPath ?? null },
-          });
-          ctx.heartbeat({ shard, done: ++done });
+          const check = await checkImage(dataset.imageRoot, item.imagePath, ctx.settings);
+          buffer.push({ id: item.id, check }); // after the await: flush() may have swapped the buffer
+          if (buffer.length >= WRITE_BATCH) await flush();
         }),
       ),
     );
+    await flush();
     if (ctx.cancelled.aborted) throw new Error('cancelled');
     return { processed: pending.length };
   },
@@ -114,10 +125,10 @@ export const ingestStage: StageImplementation<'ingest'> = {
     const dataset = await requireDataset(ctx);
     if (ctx.settings.dedupImages) {
       await ctx.db.$executeRaw`
-        UPDATE "Item" i SET status = 'FILTERED', reason = 'duplicate image: same content as row ' || f.first
-        FROM (SELECT "imageSha256", MIN("sourceIndex") AS first FROM "Item"
-              WHERE "datasetId" = ${dataset.id} AND status = 'ACCEPTED' GROUP BY "imageSha256" HAVING COUNT(*) > 1) f
-        WHERE i."datasetId" = ${dataset.id} AND i.status = 'ACCEPTED' AND i."imageSha256" = f."imageSha256" AND i."sourceIndex" > f.first`;
+        UPDATE "Item" i SET status = 'FILTERED', reason = 'duplicate image: same content as row ' || d.first
+        FROM (SELECT id, "sourceIndex", MIN("sourceIndex") OVER (PARTITION BY "imageSha256") AS first
+              FROM "Item" WHERE "datasetId" = ${dataset.id} AND status = 'ACCEPTED') d
+        WHERE i.id = d.id AND d."sourceIndex" > d.first`;
     }
     await ctx.db.$executeRaw`UPDATE "Item" SET "synId" = NULL WHERE "datasetId" = ${dataset.id} AND status <> 'ACCEPTED' AND "synId" IS NOT NULL`;
     await ctx.db.$executeRaw`
@@ -132,6 +143,27 @@ export const ingestStage: StageImplementation<'ingest'> = {
     return result;
   },
 };
+
+interface ItemCheck {
+  id: string;
+  check: ImageCheck;
+}
+
+async function writeChecks(ctx: StageContext<'ingest'>, batch: ItemCheck[]): Promise<void> {
+  if (batch.length === 0) return;
+  const col = <T>(f: (c: ItemCheck) => T) => batch.map(f);
+  const ok = (c: ImageCheck) => (c.ok ? c : null);
+  await ctx.db.$executeRaw`
+    UPDATE "Item" AS i SET
+      status = v.status::"ItemStatus", reason = v.reason, "resolvedPath" = v.resolved, "imageSha256" = v.sha,
+      format = v.format, width = v.width, height = v.height, bytes = v.bytes, "updatedAt" = NOW()
+    FROM unnest(
+      ${col((b) => b.id)}::text[], ${col((b) => (b.check.ok ? 'ACCEPTED' : 'FAILED'))}::text[], ${col((b) => (b.check.ok ? null : b.check.reason))}::text[],
+      ${col((b) => b.check.resolvedPath ?? null)}::text[], ${col((b) => ok(b.check)?.sha256 ?? null)}::text[], ${col((b) => ok(b.check)?.format ?? null)}::text[],
+      ${col((b) => ok(b.check)?.width ?? null)}::int[], ${col((b) => ok(b.check)?.height ?? null)}::int[], ${col((b) => ok(b.check)?.bytes ?? null)}::int[]
+    ) AS v(id, status, reason, resolved, sha, format, width, height, bytes)
+    WHERE i.id = v.id AND i.status = 'PENDING'`;
+}
 
 async function ingestCounts(ctx: StageContext<'ingest'>, datasetId: string): Promise<StageResult> {
   const ds = await ctx.db.dataset.findUniqueOrThrow({ where: { id: datasetId }, select: { rowCount: true } });

@@ -39,6 +39,20 @@ function startWorkerProcess(artifactDir: string): Promise<ChildProcess> {
   });
 }
 
+async function waitForHalfDoneShard(runId: string, shardSize: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const rows = await h.db.$queryRaw<{ n: bigint }[]>`
+      SELECT COUNT(*) AS n FROM (
+        SELECT "sourceIndex" / ${shardSize} AS shard, COUNT(*) FILTER (WHERE status <> 'PENDING') AS decided, COUNT(*) AS total
+        FROM "Item" i JOIN "Dataset" d ON d.id = i."datasetId" WHERE d."runId" = ${runId}
+        GROUP BY 1) s
+      WHERE decided > 0 AND decided < total AND decided < ${shardSize - 1}`;
+    if (Number(rows[0].n) > 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('no shard was ever seen half done');
+}
+
 test('a worker killed mid-stage is replaced and the run completes exactly once per item', async () => {
   const m = await sampleDataset({ count: 400, bad: true, oversizeSide: 2500 });
   const spec = specFor(m);
@@ -48,6 +62,8 @@ test('a worker killed mid-stage is replaced and the run completes exactly once p
   const handle = await startRun(h.client, spec);
   const before = await waitForProgress(h.client, handle.workflowId, (p) => (p.stages[0].shardsDone ?? 0) >= 3, 90_000);
   expect(before.stages[0].status).toBe('running');
+  // Kill while a shard is half done, so an activity is surely in flight.
+  await waitForHalfDoneShard(before.runId, 10);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
 
