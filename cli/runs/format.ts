@@ -10,7 +10,7 @@ const n = (x: number | null | undefined) => (x === null || x === undefined ? '-'
 
 export function formatRunList(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs yet';
-  const t = new Table({ head: ['run id', 'workflow id', 'domain', 'status', 'started', 'took', 'stages done', 'rows out'], style: { head: [] } });
+  const t = new Table({ head: ['run id', 'workflow id', 'domain', 'status', 'started', 'took', 'stages done', 'rows out'], style: { head: [], border: [] } });
   for (const r of rows) {
     const done = r.stages.filter((s) => s.status === 'SUCCEEDED').length;
     const last = [...r.stages].reverse().find((s) => s.status === 'SUCCEEDED');
@@ -33,7 +33,7 @@ export function formatRunDetail(r: RunDetail): string {
   ];
   if (r.error) lines.push(`error: ${r.error}`);
   for (const d of r.datasets) lines.push(`dataset ${d.name}: ${d.format} ${d.sourcePath} (${n(d.rowCount)} rows), images under ${d.imageRoot}`);
-  const t = new Table({ head: ['stage', 'status', 'attempts', 'in', 'out', 'filtered', 'failed', 'shards', 'reasons'], style: { head: [] } });
+  const t = new Table({ head: ['stage', 'status', 'attempts', 'in', 'out', 'filtered', 'failed', 'shards', 'reasons'], style: { head: [], border: [] } });
   for (const s of r.stages) {
     t.push([s.name, s.status.toLowerCase(), s.attempts, n(s.countIn), n(s.countOut), n(s.countFiltered), n(s.countFailed), s.shardsTotal ? `${n(s.shardsDone)}/${s.shardsTotal}` : '-', topReasons(s.reasons)]);
   }
@@ -71,7 +71,7 @@ export function compareRuns(a: RunDetail, b: RunDetail) {
 }
 
 export function formatComparison(c: ReturnType<typeof compareRuns>): string {
-  const t = new Table({ head: ['stage', 'a status', 'b status', 'a out', 'b out', 'Δ out', 'a filtered+failed', 'b filtered+failed'], style: { head: [] } });
+  const t = new Table({ head: ['stage', 'a status', 'b status', 'a out', 'b out', 'Δ out', 'a filtered+failed', 'b filtered+failed'], style: { head: [], border: [] } });
   for (const s of c.stages) {
     const lost = (x: typeof s.a) => (x && x.filtered !== null && x.failed !== null ? String((x.filtered ?? 0) + (x.failed ?? 0)) : '-');
     const delta = s.a?.out != null && s.b?.out != null ? s.b.out - s.a.out : null;

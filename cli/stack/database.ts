@@ -24,7 +24,8 @@ export async function startEmbeddedPostgres(dataDir: string, port?: number): Pro
   const { PGLiteSocketServer } = require('@electric-sql/pglite-socket') as typeof import('@electric-sql/pglite-socket');
   const db = await PGlite.create(dataDir);
   const p = port ?? (await freePort());
-  const server = new PGLiteSocketServer({ db, port: p, host: '127.0.0.1' });
+  // Several connections (workers, `adamllm runs`, Prisma's migrate); PGlite serialises their queries.
+  const server = new PGLiteSocketServer({ db, port: p, host: '127.0.0.1', maxConnections: 16 });
   await server.start();
   return {
     url: `postgresql://postgres@127.0.0.1:${p}/postgres?sslmode=disable`,

@@ -123,6 +123,14 @@ let runtimeInstalled = false;
 function installRuntimeLogger(): void {
   if (runtimeInstalled) return;
   const level = (process.env.ADAMLLM_LOG_LEVEL ?? 'WARN').toUpperCase() as 'WARN';
-  Runtime.install({ logger: new DefaultLogger(level) });
+  // Each queue's worker registers only workflows or only activities; the SDK warns about the
+  // half it lacks, which is by design here.
+  const byDesign = /^No (activities|workflows) registered/;
+  const base = new DefaultLogger(level);
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      if (!byDesign.test(entry.message)) base.log(entry.level, entry.message, entry.meta);
+    }),
+  });
   runtimeInstalled = true;
 }
