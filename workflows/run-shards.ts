@@ -38,8 +38,10 @@ export async function runShards(input: RunShardsInput): Promise<{ processed: num
       const shard = next++;
       const ref: ShardRef = { ...input.ref, shard, shardCount: input.shardCount };
       processed += (await runShard(ref)).processed;
-      // Not awaited here: the next shard starts while the parent is told about this one.
-      signals.push(parent.signal(shardDoneSignal, { stage: input.ref.stage, attempt: input.ref.attempt, shard }));
+      // Not awaited here: the next shard starts while the parent is told about this one. The
+      // signal only feeds the progress query, so its failure (e.g. on cancellation) is dropped
+      // rather than left as an unhandled rejection that would fail the workflow task.
+      signals.push(parent.signal(shardDoneSignal, { stage: input.ref.stage, attempt: input.ref.attempt, shard }).catch(() => undefined));
     }
   };
   await Promise.all(Array.from({ length: Math.min(input.concurrency, input.to - input.from) }, lane));

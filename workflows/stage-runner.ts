@@ -75,6 +75,8 @@ export async function runStage(
     try {
       const scope = new CancellationScope();
       scopes.current = scope;
+      // An abort that arrived while the attempt was being recorded finds no scope to cancel yet.
+      if (state.abortRequested) scope.cancel();
       const result = await scope.run(() => executeStage(state, ref, settings));
       await records.completeStageAttempt({ runId: ref.runId, stage: name, attempt, result });
       Object.assign(st, { status: 'succeeded', counts: result.counts, reasons: result.reasons, outputs: result.outputs });
