@@ -38,7 +38,7 @@ export async function demo(o: { stateDir: string; count: number; format: SampleF
     const result = await watchRun(client, workflowId, say);
     say('');
     say(summary(result));
-    say(`history: adamllm runs show ${workflowId}`);
+    say(`history: node dist/cli/main.js runs show ${workflowId}`);
     await connection.close();
     return result.status === 'succeeded' ? 0 : 1;
   } finally {

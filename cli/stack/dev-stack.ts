@@ -54,6 +54,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e) => log(`stop: ${(e as Error).message}`));
   };
+  // Validate the whole environment before starting anything; the database URL may come later.
+  parseWorkerEnv({ ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://embedded' });
   try {
     fs.mkdirSync(o.stateDir, { recursive: true });
     let temporal: TemporalServer | undefined;

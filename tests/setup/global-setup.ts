@@ -8,7 +8,6 @@ import { startTemporalDevServer, type TemporalServer } from '../../cli/stack/tem
 import { createDatabase, migrate } from '../../cli/stack/database';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __ADAMLLM_TEST__: { temporal: TemporalServer; dbName: string; serverUrl: string; tmp: string } | undefined;
 }
 
