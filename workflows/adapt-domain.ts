@@ -5,15 +5,12 @@ import {
   ApplicationFailure,
   continueAsNew,
   log,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { ErrorTypes } from '../core/errors';
 import { parseRunSpec, SpecError, type TRunSpec } from '../core/spec';
-import { TASK_QUEUES } from '../core/stages';
 import type { RunProgress } from '../core/types';
 import {
   abortSignal,
@@ -24,14 +21,10 @@ import {
   skipStageSignal,
   statusSearchAttribute,
 } from './definitions';
+import { records } from './proxies';
 import { acceptCommand, retryCommand, stageOf, type RunState } from './run-state';
 import { runStage, type StageScopes } from './stage-runner';
 
-const records = proxyActivities<Activities>({
-  taskQueue: TASK_QUEUES.cpu,
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
-});
 
 /** Carried across continue-as-new; absent on the first execution. */
 export interface ResumeState {

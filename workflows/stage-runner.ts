@@ -18,16 +18,11 @@ import { nonRetryableErrorTypes } from '../core/errors';
 import { patchStageSettings, SpecError, type StageName, type TRunSpec } from '../core/spec';
 import { stageDefinitions, TASK_QUEUES } from '../core/stages';
 import type { RunProgress, StageRef } from '../core/types';
+import { records } from './proxies';
 import { toRetryPolicy, type ActivityRetry } from './retry';
 import { runShards } from './run-shards';
 import { stageOf, type RunState } from './run-state';
 
-const records = proxyActivities<Activities>({
-  taskQueue: TASK_QUEUES.cpu,
-  startToCloseTimeout: '1 minute',
-  // Bookkeeping must not give up while the database is briefly away.
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
-});
 
 interface CommonSettings {
   retry: ActivityRetry;

@@ -5,18 +5,14 @@ import { assembleConversation, composeSynthetic } from '../../core/compose/compo
 import { TEMPLATE_SET_VERSION } from '../../core/compose/templates';
 import type { Prisma } from '../db/client';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
-import { accounted, acceptedCount } from '../stage/counts';
+import { accounted, acceptedCount, planOverAcceptedItems } from '../stage/counts';
 
 export const composeStage: StageImplementation<'compose'> = {
   async reset(ctx) {
     await ctx.db.trainingRow.deleteMany({ where: { runId: ctx.runId } });
   },
 
-  async plan(ctx) {
-    const dataset = await requireDataset(ctx);
-    const total = await acceptedCount(ctx.db, dataset.id);
-    return { total, shardCount: Math.ceil(total / ctx.settings.shardSize) };
-  },
+  plan: planOverAcceptedItems,
 
   async shard(ctx, shard) {
     const dataset = await requireDataset(ctx);

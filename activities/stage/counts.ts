@@ -1,9 +1,9 @@
 // Accounting helpers shared by the stages: group rows by status and reason, and refuse to
 // succeed when in != out + filtered + failed.
 import { ErrorTypes } from '../../core/errors';
-import { checkAccounting, type StageCounts, type StageResult } from '../../core/types';
+import { checkAccounting, type StageCounts, type StagePlan, type StageResult } from '../../core/types';
 import { failure } from '../errors';
-import { histogram } from './context';
+import { histogram, requireDataset, type StageContext } from './context';
 
 export function accounted(stage: string, counts: StageCounts, reasons: { reason: string | null; n: number }[]): StageResult {
   if (!checkAccounting(counts)) {
@@ -13,6 +13,13 @@ export function accounted(stage: string, counts: StageCounts, reasons: { reason:
     );
   }
   return { counts, reasons: histogram(reasons) };
+}
+
+/** Plan of a stage that works on every accepted item, in synId-range shards. */
+export async function planOverAcceptedItems(ctx: StageContext & { settings: { shardSize: number } }): Promise<StagePlan> {
+  const dataset = await requireDataset(ctx);
+  const total = await acceptedCount(ctx.db, dataset.id);
+  return { total, shardCount: Math.ceil(total / ctx.settings.shardSize) };
 }
 
 /** Accepted items of a dataset: the input of every per-item stage after ingest. */

@@ -5,7 +5,7 @@ import { RULES_SYNTHESIZER_VERSION, synthesizeByRules } from '../../core/rules-s
 import type { Triplet } from '../../core/compose/compose';
 import type { Prisma } from '../db/client';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
-import { accounted, acceptedCount } from '../stage/counts';
+import { accounted, acceptedCount, planOverAcceptedItems } from '../stage/counts';
 
 /** Hash of the normalised triplet: case and whitespace runs do not make a task new. */
 export function tripletHash(t: Triplet): string {
@@ -18,11 +18,7 @@ export const rulesSynthesizeStage: StageImplementation<'synthesize'> = {
     await ctx.db.synthTask.deleteMany({ where: { runId: ctx.runId } });
   },
 
-  async plan(ctx) {
-    const dataset = await requireDataset(ctx);
-    const total = await acceptedCount(ctx.db, dataset.id);
-    return { total, shardCount: Math.ceil(total / ctx.settings.shardSize) };
-  },
+  plan: planOverAcceptedItems,
 
   async shard(ctx, shard) {
     const dataset = await requireDataset(ctx);
