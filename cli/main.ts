@@ -8,6 +8,8 @@ import { parseRunSpec, SpecError } from '../core/spec';
 import { generateSample, type SampleFormat } from '../samples/generate';
 import { startWorkerProcess } from '../workers/main';
 import { parseQueues } from '../workers/create-workers';
+import { findTask } from '../core/eval/tasks';
+import { scoreFile } from '../activities/evaluate/score-file';
 import { demo } from './commands/demo';
 import { registerRuns } from './commands/runs';
 import { migrate } from './stack/database';
@@ -103,6 +105,26 @@ program
     if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set');
     await migrate(process.env.DATABASE_URL);
     say('migrations applied');
+  });
+
+program
+  .command('score')
+  .description('score a predictions file exactly as the paper\'s code does; prints the paper\'s keys (percentages)')
+  .requiredOption('--task <task>', 'VQA_RAD, SLAKE, PathVQA, PMC_VQA, Food101, FoodSeg103, Nutrition5K or Recipe1M')
+  .requiredOption('--predictions <file>', 'JSONL: the benchmark row\'s fields plus "pred" (row index = line position unless "index")')
+  .option('--per-row <file>', 'also write each row\'s score, parse and flags as JSONL')
+  .option('--f1 <convention>', 'FoodSeg103 F1: sklearn>=1.3 (2TP/(2TP+FP+FN)) or sklearn-1.2', 'sklearn>=1.3')
+  .option('--json', 'print the full report as JSON')
+  .action(async (o) => {
+    if (!['sklearn>=1.3', 'sklearn-1.2'].includes(o.f1)) throw new Error(`--f1 must be sklearn>=1.3 or sklearn-1.2, not ${o.f1}`);
+    if (!fs.existsSync(o.predictions)) throw new Error(`--predictions: no file ${o.predictions}`);
+    const report = await scoreFile(findTask(o.task), o.predictions, { f1Convention: o.f1, perRowFile: o.perRow });
+    if (o.json) say(JSON.stringify(report, null, 2));
+    else {
+      say(JSON.stringify(report.metrics));
+      const notes = [report.missing && `${report.missing} rows without a prediction (scored 0)`, report.random && `${report.random} rows answered by the seeded random fallback`, report.errors && `${report.errors} rows the original crashes on (scored 0)`].filter(Boolean);
+      for (const n of notes) say(`  ${n}`);
+    }
   });
 
 registerRuns(program, stateDir);

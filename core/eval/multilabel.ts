@@ -7,14 +7,23 @@ export interface Vocabulary {
   pairs: readonly (readonly [number, string])[];
 }
 
+const matchOrder = new WeakMap<Vocabulary, (readonly [number, string])[]>();
+
+/** (id, lower-cased name), longest name first; Array.prototype.sort is stable, so ties keep id order. Computed once per vocabulary. */
+function byLength(vocab: Vocabulary): (readonly [number, string])[] {
+  let order = matchOrder.get(vocab);
+  if (!order) {
+    order = [...vocab.pairs].sort((a, b) => [...b[1]].length - [...a[1]].length).map(([id, name]) => [id, name.toLowerCase()] as const);
+    matchOrder.set(vocab, order);
+  }
+  return order;
+}
+
 /** Ids of the names found in the response, in match order. */
 export function parseMultiLabel(response: string, vocab: Vocabulary): number[] {
-  // Array.prototype.sort is stable: equal lengths keep id order.
-  const byLength = [...vocab.pairs].sort((a, b) => [...b[1]].length - [...a[1]].length);
   let r = response.toLowerCase();
   const ids: number[] = [];
-  for (const [id, name] of byLength) {
-    const n = name.toLowerCase();
+  for (const [id, n] of byLength(vocab)) {
     if (r.includes(n)) {
       ids.push(id);
       r = removeAll(r, n);
