@@ -1,0 +1,103 @@
+// Reads a benchmark split one row at a time: the Hugging Face Parquet export of the AdaptLLM
+// benchmarks (image as a {bytes, path} struct) one row group at a time, or JSONL with the same
+// fields and an image path. A large split never sits in memory.
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import readline from 'node:readline';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
+import type { EvalTask } from '../../core/eval/tasks';
+
+export interface BenchmarkRow {
+  /** 0-based row index: the seed of the multiple-choice fallback */
+  index: number;
+  fields: Record<string, unknown>;
+  /** encoded image bytes (Parquet) or a file path (JSONL) */
+  image: { bytes?: Uint8Array; path?: string };
+}
+
+export class BenchmarkFileError extends Error {}
+
+/** Fields the task needs besides the image; a missing one is a clear error naming row and field. */
+function check(task: EvalTask | undefined, row: Record<string, unknown>, where: string): void {
+  if (!task) return;
+  const missing = task.fields.filter((f) => !(f in row));
+  if (missing.length) throw new BenchmarkFileError(`${where}: missing field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for ${task.name}`);
+}
+
+export async function* readBenchmark(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+  try {
+    await fs.access(file);
+  } catch {
+    throw new BenchmarkFileError(`benchmark file not found: ${file}`);
+  }
+  if (file.endsWith('.parquet')) yield* readParquet(file, task);
+  else if (file.endsWith('.jsonl')) yield* readJsonl(file, task);
+  else throw new BenchmarkFileError(`${file}: expected a .parquet or .jsonl benchmark file`);
+}
+
+/** Random access to a file for hyparquet (its own helper is typed for ESM resolution only). */
+async function fileBuffer(file: string): Promise<{ buffer: AsyncBuffer; close: () => Promise<void> }> {
+  const handle = await fs.open(file, 'r');
+  const { size } = await handle.stat();
+  return {
+    buffer: {
+      byteLength: size,
+      async slice(start: number, end = size) {
+        const out = new Uint8Array(end - start);
+        await handle.read(out, 0, out.length, start);
+        return out.buffer;
+      },
+    },
+    close: () => handle.close(),
+  };
+}
+
+async function* readParquet(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+  const { buffer, close } = await fileBuffer(file);
+  try {
+    yield* readParquetRows(file, buffer, task);
+  } finally {
+    await close();
+  }
+}
+
+async function* readParquetRows(file: string, buffer: AsyncBuffer, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+  const metadata = await parquetMetadataAsync(buffer).catch((e: Error) => {
+    throw new BenchmarkFileError(`${file}: not a Parquet file (${e.message})`);
+  });
+  let start = 0;
+  for (const group of metadata.row_groups) {
+    const end = start + Number(group.num_rows);
+    // utf8: false keeps unannotated binary (the image bytes) as bytes; STRING columns stay text.
+    const rows = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end, utf8: false })) as Record<string, unknown>[];
+    for (const [k, row] of rows.entries()) {
+      const index = start + k;
+      const { image, ...fields } = row;
+      check(task, fields, `${file} row ${index}`);
+      const img = (image ?? {}) as { bytes?: Uint8Array | null; path?: string | null };
+      yield { index, fields, image: { bytes: img.bytes ?? undefined, path: img.path ?? undefined } };
+    }
+    start = end;
+  }
+}
+
+async function* readJsonl(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+  const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let index = 0;
+  let lineNo = 0;
+  for await (const line of lines) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line);
+    } catch (e) {
+      throw new BenchmarkFileError(`${file}:${lineNo}: invalid JSON (${(e as Error).message})`);
+    }
+    const { image, ...fields } = row;
+    check(task, fields, `${file}:${lineNo}`);
+    if (typeof image !== 'string' || image === '') throw new BenchmarkFileError(`${file}:${lineNo}: "image" must be a path`);
+    yield { index: index++, fields, image: { path: path.resolve(path.dirname(file), image) } };
+  }
+}
