@@ -10,11 +10,13 @@ import { startWorkerProcess } from '../workers/main';
 import { parseQueues } from '../workers/create-workers';
 import { findTask } from '../core/eval/tasks';
 import { scoreFile } from '../activities/evaluate/score-file';
+import { predictionWriter, recordMetrics, upsertModel } from '../activities/evaluate/record-scores';
+import { findRun } from './runs/queries';
 import { demo } from './commands/demo';
 import { registerRuns } from './commands/runs';
 import { migrate } from './stack/database';
 import { startStack } from './stack/dev-stack';
-import { DEFAULT_STATE_DIR, openClient } from './services';
+import { DEFAULT_STATE_DIR, openClient, openDb } from './services';
 import { summary, watchRun } from './watch';
 
 const program = new Command('adamllm')
@@ -115,10 +117,21 @@ program
   .option('--per-row <file>', 'also write each row\'s score, parse and flags as JSONL')
   .option('--f1 <convention>', 'FoodSeg103 F1: sklearn>=1.3 (2TP/(2TP+FP+FN)) or sklearn-1.2', 'sklearn>=1.3')
   .option('--json', 'print the full report as JSON')
+  .option('--record-run <run>', 'also store predictions and metrics in the run history of this run (id or workflow id)')
+  .option('--model <name>', 'with --record-run: the model that produced the predictions')
+  .option('--kind <kind>', 'with --record-run: base or adapted', 'adapted')
+  .option('--model-revision <rev>', 'with --record-run: weights revision (hash, tag or endpoint model id)', 'unspecified')
+  .option('--family <family>', 'with --record-run: model family', 'qwen2vl')
   .action(async (o) => {
     if (!['sklearn>=1.3', 'sklearn-1.2'].includes(o.f1)) throw new Error(`--f1 must be sklearn>=1.3 or sklearn-1.2, not ${o.f1}`);
     if (!fs.existsSync(o.predictions)) throw new Error(`--predictions: no file ${o.predictions}`);
-    const report = await scoreFile(findTask(o.task), o.predictions, { f1Convention: o.f1, perRowFile: o.perRow });
+    if (o.recordRun && !o.model) throw new Error('--record-run needs --model <name>');
+    if (!['base', 'adapted'].includes(o.kind)) throw new Error(`--kind must be base or adapted, not ${o.kind}`);
+    const task = findTask(o.task);
+    const score = (onRow?: Parameters<typeof scoreFile>[2]['onRow']) => scoreFile(task, o.predictions, { f1Convention: o.f1, perRowFile: o.perRow, onRow });
+    const report = o.recordRun
+      ? await withRecording(o, task.name, score)
+      : await score();
     if (o.json) say(JSON.stringify(report, null, 2));
     else {
       say(JSON.stringify(report.metrics));
@@ -126,6 +139,26 @@ program
       for (const n of notes) say(`  ${n}`);
     }
   });
+
+/** Scores while writing Prediction rows, then the Metric rows, into the named run's history. */
+async function withRecording(
+  o: { recordRun: string; model: string; kind: string; modelRevision: string; family: string; predictions: string },
+  taskName: string,
+  score: (onRow: Parameters<typeof scoreFile>[2]['onRow']) => ReturnType<typeof scoreFile>,
+) {
+  const { db, close } = await openDb(stateDir());
+  try {
+    const run = await findRun(db, o.recordRun);
+    const modelId = await upsertModel(db, { name: o.model, kind: o.kind === 'base' ? 'BASE' : 'ADAPTED', family: o.family, format: 'predictions', uri: `file://${path.resolve(o.predictions)}`, revision: o.modelRevision });
+    const writer = predictionWriter(db, modelId, taskName);
+    const report = await score((row, s) => writer.add(row, s));
+    await writer.flush();
+    await recordMetrics(db, run.id, modelId, report);
+    return report;
+  } finally {
+    await close();
+  }
+}
 
 registerRuns(program, stateDir);
 

@@ -3,7 +3,7 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import readline from 'node:readline';
-import { Aggregator, type EvalRow, type EvalTask, type ScoreOptions } from '../../core/eval/tasks';
+import { Aggregator, type EvalRow, type EvalTask, type RowScore, type ScoreOptions } from '../../core/eval/tasks';
 
 export interface ScoreReport {
   task: string;
@@ -20,7 +20,13 @@ export interface ScoreReport {
 
 export class PredictionFileError extends Error {}
 
-export async function scoreFile(task: EvalTask, file: string, o: ScoreOptions & { perRowFile?: string }): Promise<ScoreReport> {
+export interface ScoreFileOptions extends ScoreOptions {
+  perRowFile?: string;
+  /** called in row order with each row and its score (e.g. to record predictions) */
+  onRow?: (row: EvalRow, score: RowScore) => Promise<void> | void;
+}
+
+export async function scoreFile(task: EvalTask, file: string, o: ScoreFileOptions): Promise<ScoreReport> {
   const agg = new Aggregator();
   const out: WriteStream | undefined = o.perRowFile ? createWriteStream(o.perRowFile) : undefined;
   const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -47,6 +53,7 @@ export async function scoreFile(task: EvalTask, file: string, o: ScoreOptions & 
         throw new PredictionFileError(`${file}:${lineNo}: ${(e as Error).message}`);
       }
       agg.add(s);
+      if (o.onRow) await o.onRow(row, s);
       if (out && !out.write(`${JSON.stringify(s)}\n`)) await once(out, 'drain');
     }
   } finally {

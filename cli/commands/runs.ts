@@ -1,5 +1,7 @@
 // `adamllm runs list|show|compare`: run history from Postgres, as tables or --json.
+import path from 'node:path';
 import type { Command } from 'commander';
+import { writeRunReport } from '../../activities/evaluate/report';
 import { listRuns, findRun } from '../runs/queries';
 import { compareRuns, formatComparison, formatRunDetail, formatRunList } from '../runs/format';
 import { openDb } from '../services';
@@ -34,6 +36,17 @@ export function registerRuns(program: Command, stateDir: () => string): void {
     .action(async (id: string, o) => {
       const r = await withDb(stateDir(), (db) => findRun(db, id));
       process.stdout.write(`${o.json ? toJson(r) : formatRunDetail(r)}\n`);
+    });
+  runs
+    .command('report <run>')
+    .description('write report.md and report.png (data funnel, base vs adapted scores) for a run')
+    .option('--out <dir>', 'output folder (default: reports/<workflow id>)')
+    .action(async (id: string, o) => {
+      const files = await withDb(stateDir(), async (db) => {
+        const run = await findRun(db, id);
+        return writeRunReport(db, run.id, path.resolve(o.out ?? path.join('reports', run.workflowId)));
+      });
+      process.stdout.write(`${files.markdown}\n${files.chart}\n`);
     });
   runs
     .command('compare <a> <b>')

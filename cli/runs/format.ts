@@ -40,6 +40,10 @@ export function formatRunDetail(r: RunDetail): string {
   lines.push(t.toString());
   const failures = r.stages.flatMap((s) => s.attemptRows.filter((a) => a.error).map((a) => `  ${s.name} attempt ${a.attempt} ${a.status.toLowerCase()}: ${a.errorType ? `[${a.errorType}] ` : ''}${a.error}`));
   if (failures.length) lines.push('failed attempts:', ...failures);
+  if (r.metrics.length) {
+    lines.push('metrics:');
+    for (const m of r.metrics) lines.push(`  ${m.task} ${m.key}: ${m.value === null ? '–' : m.value.toFixed(2)}  (${m.model.name}, ${m.model.kind.toLowerCase()}, ${m.testNum} rows)`);
+  }
   if (r.artifacts.length) {
     lines.push('artifacts:');
     for (const a of r.artifacts) lines.push(`  ${a.stage}/${a.kind}: ${a.uri} (${a.bytes} bytes, sha256 ${a.sha256.slice(0, 12)})`);

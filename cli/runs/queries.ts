@@ -27,6 +27,7 @@ export async function findRun(db: Db, idOrWorkflowId: string) {
     stages: { orderBy: { position: 'asc' as const }, include: { attemptRows: { orderBy: { attempt: 'asc' as const } } } },
     artifacts: { orderBy: { createdAt: 'asc' as const } },
     datasets: true,
+    metrics: { include: { model: { select: { name: true, kind: true, revision: true } } }, orderBy: [{ task: 'asc' as const }, { key: 'asc' as const }] },
   };
   const byId = await db.run.findUnique({ where: { id: idOrWorkflowId }, include });
   if (byId) return byId;

@@ -1,0 +1,73 @@
+// Records a model's predictions and scores on a task into the run history: Model (upserted by
+// name + revision), one Prediction per row (keyed by model, task, row, prompt hash, so a
+// re-score rewrites rather than duplicates) and one Metric per paper key.
+import { createHash } from 'node:crypto';
+import type { EvalRow, RowScore } from '../../core/eval/tasks';
+import type { Db, PrismaTypes } from '../db/client';
+import type { ScoreReport } from './score-file';
+
+export interface ModelRef {
+  name: string;
+  kind: 'BASE' | 'ADAPTED';
+  family: string;
+  format: string;
+  uri: string;
+  revision: string;
+}
+
+const BATCH = 500;
+
+export function promptHash(row: EvalRow): string {
+  return createHash('sha256').update(typeof row.input === 'string' ? row.input : JSON.stringify(row.input ?? null)).digest('hex');
+}
+
+export async function upsertModel(db: Db, m: ModelRef): Promise<string> {
+  const row = await db.model.upsert({
+    where: { name_revision: { name: m.name, revision: m.revision } },
+    create: m,
+    update: { kind: m.kind, family: m.family, format: m.format, uri: m.uri },
+    select: { id: true },
+  });
+  return row.id;
+}
+
+/** A sink for scoreFile's onRow that writes Prediction rows in batches; call flush() at the end. */
+export function predictionWriter(db: Db, modelId: string, task: string) {
+  let batch: { row: EvalRow; score: RowScore }[] = [];
+  const flush = async () => {
+    const rows = batch;
+    batch = [];
+    if (rows.length === 0) return;
+    await db.$transaction(
+      rows.map(({ row, score }) => {
+        const data = {
+          output: typeof row.pred === 'string' ? row.pred : null,
+          score: score.score,
+          details: { parsed: score.parsed ?? null, stage: score.stage ?? null, random: !!score.random, missing: !!score.missing, error: score.error ?? null, kind: score.kind ?? null } as PrismaTypes.InputJsonValue,
+        };
+        const key = { modelId, task, rowIndex: score.index, promptHash: promptHash(row) };
+        return db.prediction.upsert({ where: { modelId_task_rowIndex_promptHash: key }, create: { ...key, ...data }, update: data });
+      }),
+    );
+  };
+  return {
+    async add(row: EvalRow, score: RowScore) {
+      batch.push({ row, score });
+      if (batch.length >= BATCH) await flush();
+    },
+    flush,
+  };
+}
+
+export async function recordMetrics(db: Db, runId: string, modelId: string, report: ScoreReport): Promise<void> {
+  const testNum = Number(report.metrics.test_num ?? 0);
+  const details = { missing: report.missing, random: report.random, errors: report.errors, f1Convention: report.f1Convention ?? null } as PrismaTypes.InputJsonValue;
+  for (const [key, value] of Object.entries(report.metrics)) {
+    if (key === 'test_num') continue;
+    await db.metric.upsert({
+      where: { runId_modelId_task_key: { runId, modelId, task: report.task, key } },
+      create: { runId, modelId, task: report.task, key, value, testNum, details },
+      update: { value, testNum, details },
+    });
+  }
+}

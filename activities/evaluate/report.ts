@@ -1,0 +1,148 @@
+// Per-run report: the data funnel (items → tasks → kept → training rows) and base vs adapted
+// scores per task with the delta, as Markdown plus one PNG chart drawn with Vega-Lite
+// (rendered to SVG, rasterised by sharp; no hand-drawn pixels).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+import type { Db } from '../db/client';
+import { describeFile } from '../store/artifact-store';
+
+export interface ReportFiles {
+  markdown: string;
+  chart: string;
+}
+
+interface ScoreLine {
+  task: string;
+  key: string;
+  byModel: Map<string, number | null>;
+}
+
+const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(2));
+
+async function loadRun(db: Db, runId: string) {
+  return db.run.findUniqueOrThrow({
+    where: { id: runId },
+    include: {
+      stages: { orderBy: { position: 'asc' } },
+      datasets: true,
+      metrics: { include: { model: { select: { name: true, kind: true } } }, orderBy: [{ task: 'asc' }, { key: 'asc' }] },
+    },
+  });
+}
+
+type RunData = Awaited<ReturnType<typeof loadRun>>;
+
+function funnel(run: RunData): { step: string; count: number }[] {
+  const out = (name: string) => run.stages.find((s) => s.name === name && s.status === 'SUCCEEDED')?.countOut ?? null;
+  const steps: [string, number | null][] = [
+    ['source rows', run.datasets[0]?.rowCount ?? null],
+    ['accepted images', out('ingest')],
+    ['synthesized tasks', out('synthesize')],
+    ['kept tasks', out('filter')],
+    ['training rows', out('compose')],
+  ];
+  return steps.filter((s): s is [string, number] => s[1] !== null).map(([step, count]) => ({ step, count }));
+}
+
+function scoreLines(run: RunData): { models: { name: string; kind: string }[]; lines: ScoreLine[] } {
+  const models = new Map<string, string>();
+  const lines = new Map<string, ScoreLine>();
+  for (const m of run.metrics) {
+    models.set(m.model.name, m.model.kind);
+    const id = `${m.task}\u0000${m.key}`;
+    if (!lines.has(id)) lines.set(id, { task: m.task, key: m.key, byModel: new Map() });
+    lines.get(id)!.byModel.set(m.model.name, m.value);
+  }
+  const ordered = [...models.entries()].map(([name, kind]) => ({ name, kind })).sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'BASE' ? -1 : 1));
+  return { models: ordered, lines: [...lines.values()] };
+}
+
+export function reportMarkdown(run: RunData): string {
+  const md: string[] = [`# Run ${run.workflowId}`, '', `run id \`${run.id}\`, domain **${run.domain}**, status **${run.status.toLowerCase()}**, spec \`${run.specHash.slice(0, 12)}\``, ''];
+  md.push('## Data funnel', '', '| stage | status | in | out | filtered | failed |', '|---|---|---|---|---|---|');
+  for (const s of run.stages) md.push(`| ${s.name} | ${s.status.toLowerCase()} | ${fmt(s.countIn)} | ${fmt(s.countOut)} | ${fmt(s.countFiltered)} | ${fmt(s.countFailed)} |`);
+  md.push('', funnel(run).map((f) => `${f.step} ${f.count}`).join(' → '), '');
+  const { models, lines } = scoreLines(run);
+  md.push('## Scores', '');
+  if (lines.length === 0) {
+    md.push('No evaluation is recorded for this run.', '');
+  } else {
+    const base = models.filter((m) => m.kind === 'BASE');
+    const adapted = models.filter((m) => m.kind === 'ADAPTED');
+    const delta = base.length === 1 && adapted.length === 1;
+    md.push(`| task | metric | ${models.map((m) => `${m.name} (${m.kind.toLowerCase()})`).join(' | ')} |${delta ? ' Δ |' : ''}`);
+    md.push(`|---|---|${models.map(() => '---|').join('')}${delta ? '---|' : ''}`);
+    for (const l of lines) {
+      const cells = models.map((m) => fmt(l.byModel.get(m.name)));
+      let d = '';
+      if (delta) {
+        const a = l.byModel.get(adapted[0].name);
+        const b = l.byModel.get(base[0].name);
+        d = a != null && b != null ? ` ${a - b >= 0 ? '+' : ''}${(a - b).toFixed(2)} |` : ' – |';
+      }
+      md.push(`| ${l.task} | ${l.key} | ${cells.join(' | ')} |${d}`);
+    }
+    md.push('');
+  }
+  md.push('![report](report.png)', '');
+  return md.join('\n');
+}
+
+function chartSpec(run: RunData): vegaLite.TopLevelSpec {
+  const panels: object[] = [
+    {
+      title: 'Data funnel',
+      data: { values: funnel(run) },
+      mark: { type: 'bar', color: '#4c78a8' },
+      encoding: {
+        y: { field: 'step', type: 'nominal', sort: null, title: null },
+        x: { field: 'count', type: 'quantitative', title: 'items' },
+      },
+      width: 360,
+    },
+  ];
+  const { models, lines } = scoreLines(run);
+  if (lines.length > 0) {
+    const label = (m: { name: string; kind: string }) => `${m.name} (${m.kind.toLowerCase()})`;
+    const order = models.map(label); // base models first
+    const values = run.metrics.filter((m) => m.value !== null).map((m) => ({ metric: `${m.task} ${m.key}`, model: label(m.model), score: m.value }));
+    panels.push({
+      title: 'Scores: base vs adapted',
+      data: { values },
+      mark: 'bar',
+      encoding: {
+        x: { field: 'metric', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 320 } },
+        xOffset: { field: 'model', sort: order },
+        y: { field: 'score', type: 'quantitative', title: 'score (%)' },
+        color: { field: 'model', type: 'nominal', title: null, sort: order, legend: { labelLimit: 320 } },
+      },
+      width: Math.max(240, 70 * lines.length),
+    });
+  }
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', vconcat: panels, config: { font: 'DejaVu Sans' } } as vegaLite.TopLevelSpec;
+}
+
+export async function renderChart(spec: vegaLite.TopLevelSpec, file: string): Promise<void> {
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG(2);
+  view.finalize();
+  await sharp(Buffer.from(svg)).flatten({ background: '#ffffff' }).png().toFile(file);
+}
+
+/** Writes report.md and report.png into `dir` and records them as the run's report artifacts. */
+export async function writeRunReport(db: Db, runId: string, dir: string): Promise<ReportFiles> {
+  const run = await loadRun(db, runId);
+  await fs.mkdir(dir, { recursive: true });
+  const files = { markdown: path.join(dir, 'report.md'), chart: path.join(dir, 'report.png') };
+  await fs.writeFile(files.markdown, reportMarkdown(run));
+  await renderChart(chartSpec(run), files.chart);
+  for (const [kind, file] of [['markdown', files.markdown], ['chart', files.chart]] as const) {
+    const f = await describeFile(file);
+    const data = { uri: f.uri, sha256: f.sha256, bytes: BigInt(f.bytes) };
+    await db.artifact.upsert({ where: { runId_stage_kind: { runId, stage: 'report', kind } }, create: { runId, stage: 'report', kind, ...data }, update: data });
+  }
+  return files;
+}
