@@ -1,10 +1,13 @@
-// Reads a benchmark split one row at a time: the Hugging Face Parquet export of the AdaptLLM
-// benchmarks (image as a {bytes, path} struct) one row group at a time, or JSONL with the same
-// fields and an image path. A large split never sits in memory.
+// Reads a benchmark split one row at a time: the Arrow files `datasets.save_to_disk` writes
+// (what the AdaptLLM benchmark repositories hold) one record batch at a time, their Parquet
+// export one row group at a time (image as a {bytes, path} struct in both), or JSONL with the
+// same fields and an image path. A large split never sits in memory.
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
+import { createReadStream as openStream } from 'node:fs';
+import { RecordBatchReader, Vector } from 'apache-arrow';
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
 import type { EvalTask } from '../../core/eval/tasks';
 
@@ -32,8 +35,37 @@ export async function* readBenchmark(file: string, task?: EvalTask): AsyncGenera
     throw new BenchmarkFileError(`benchmark file not found: ${file}`);
   }
   if (file.endsWith('.parquet')) yield* readParquet(file, task);
+  else if (file.endsWith('.arrow')) yield* readArrow(file, task);
   else if (file.endsWith('.jsonl')) yield* readJsonl(file, task);
-  else throw new BenchmarkFileError(`${file}: expected a .parquet or .jsonl benchmark file`);
+  else throw new BenchmarkFileError(`${file}: expected a .arrow, .parquet or .jsonl benchmark file`);
+}
+
+/** Arrow values as plain JS: vectors (list columns) become arrays, struct rows objects; bytes stay bytes. */
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined || v instanceof Uint8Array || typeof v !== 'object') return v;
+  if (v instanceof Vector) return Array.from(v as Iterable<unknown>, plain);
+  const o = v as { toJSON?: () => Record<string, unknown> };
+  if (typeof o.toJSON === 'function') return Object.fromEntries(Object.entries(o.toJSON()).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+async function* readArrow(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+  let reader: RecordBatchReader;
+  try {
+    reader = await RecordBatchReader.from(openStream(file));
+    await reader.open();
+  } catch (e) {
+    throw new BenchmarkFileError(`${file}: not an Arrow IPC stream (${(e as Error).message})`);
+  }
+  let index = 0;
+  for await (const batch of reader) {
+    for (let i = 0; i < batch.numRows; i++, index++) {
+      const { image, ...fields } = plain(batch.get(i)) as Record<string, unknown>;
+      check(task, fields, `${file} row ${index}`);
+      const img = (image ?? {}) as { bytes?: Uint8Array | null; path?: string | null };
+      yield { index, fields, image: { bytes: img.bytes ?? undefined, path: img.path ?? undefined } };
+    }
+  }
 }
 
 /** Random access to a file for hyparquet (its own helper is typed for ESM resolution only). */

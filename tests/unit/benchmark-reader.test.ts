@@ -33,6 +33,16 @@ test('Parquet: options A-D and list labels come through; a null path is undefine
   expect(seg[0].fields.label).toEqual(['egg tart', 'steak']);
 });
 
+test('Arrow (as datasets.save_to_disk writes it) gives the same rows as Parquet', async () => {
+  for (const [name, task] of [['vqa_rad', TASKS.VQA_RAD], ['pmc_vqa', TASKS.PMC_VQA], ['foodseg103', TASKS.FoodSeg103]] as const) {
+    const fromArrow = await all(fixture(`${name}.arrow`), task);
+    const fromParquet = await all(fixture(`${name}.parquet`), task);
+    expect(fromArrow.map((r) => ({ ...r, image: { ...r.image, bytes: Buffer.from(r.image.bytes!).toString('hex') } }))).toEqual(
+      fromParquet.map((r) => ({ ...r, image: { ...r.image, bytes: Buffer.from(r.image.bytes!).toString('hex') } })),
+    );
+  }
+});
+
 test('a split missing a field the task needs is refused, naming row and field', async () => {
   await expect(all(fixture('foodseg103.parquet'), TASKS.PMC_VQA)).rejects.toThrow('row 0: missing fields A, B, C, D for PMC_VQA');
 });
