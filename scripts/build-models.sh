@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the tiny test models (random weights, a tokenizer trained on the spot; nothing is
+# downloaded) into models/out, in a venv of their own (.venv-models: torch CPU + transformers
+# + onnx). Skipped when models/out is already built from the current script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=models/out
+stamp="$out/.built-from"
+want=$(cat models/build_tiny_models.py models/requirements.txt models/tiny_corpus.txt | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+if [ ! -x .venv-models/bin/python ]; then
+  echo "models: creating .venv-models (torch CPU, transformers, onnx)"
+  python3 -m venv .venv-models
+fi
+.venv-models/bin/pip install --quiet --disable-pip-version-check -r models/requirements.txt
+echo "models: building tiny Qwen2-VL and Qwen2 into $out"
+rm -rf "$out"
+.venv-models/bin/python models/build_tiny_models.py --out "$out" > /dev/null
+echo "$want" > "$stamp"
