@@ -1,0 +1,41 @@
+// One inference interface for the model stages (synthesize, judge, evaluate). Requests carry
+// a raw prompt rendered by our own contract code (core/synth, core/judge, evaluation wrappers),
+// so every backend sees the exact string the method prescribes.
+
+export interface Decoding {
+  maxNewTokens: number;
+  /** stop only on these token ids (the synthesizer stops on end-of-text, never on the turn end); default: the model's EOS ids */
+  stopTokenIds?: number[];
+  /** keep special tokens in the text (the synthesizer's output grammar is made of them) */
+  keepSpecialTokens?: boolean;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  /** encoded images (PNG/JPEG bytes), one per image slot in the prompt */
+  images?: Uint8Array[];
+}
+
+export interface GenerateResult {
+  /** generated text, without the final stop token */
+  text: string;
+  finishReason: 'stop' | 'length';
+  outputIds: number[];
+  promptTokens: number;
+  completionTokens: number;
+  ms: number;
+}
+
+export interface GenerateBackend {
+  /** what the output cache keys on: a content hash of the model folder, or endpoint + model name */
+  readonly identity: string;
+  generate(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]>;
+  dispose(): Promise<void>;
+}
+
+/** Cuts generated ids at the first stop id; the stop token is not part of the text. */
+export function cutAtStop(ids: number[], stop: ReadonlySet<number>, maxNewTokens: number): { ids: number[]; finishReason: 'stop' | 'length' } {
+  const at = ids.findIndex((id) => stop.has(id));
+  if (at >= 0) return { ids: ids.slice(0, at), finishReason: 'stop' };
+  return { ids: ids.slice(0, maxNewTokens), finishReason: 'length' };
+}

@@ -1,0 +1,119 @@
+// The in-process backend: transformers.js on onnxruntime-node, loading a local model folder in
+// the transformers.js ONNX layout (Qwen2-VL family, or a text-only causal LM for the judge).
+// CPU by default; ADAMLLM_ONNX_DEVICE=cuda selects the CUDA execution provider where the
+// onnxruntime-node build has it (not on these machines). Each folder loads once per worker.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cutAtStop, type Decoding, type GenerateBackend, type GenerateRequest, type GenerateResult } from './backend';
+
+type Transformers = typeof import('@huggingface/transformers');
+// Loaded on first use: only workers that run models pay for onnxruntime.
+const loadTransformers = (): Transformers => require('@huggingface/transformers') as Transformers;
+
+interface Tensorish {
+  dims: number[];
+  tolist(): unknown[];
+}
+
+const ids2d = (t: Tensorish): number[][] => (t.tolist() as unknown[][]).map((row) => row.map(Number));
+
+/** sha256 over the folder's file names and contents: the model's revision for caching. */
+export async function folderHash(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const files = (await fs.readdir(dir, { recursive: true })).map(String).sort();
+  for (const f of files) {
+    const p = path.join(dir, f);
+    if (!(await fs.stat(p)).isFile()) continue;
+    hash.update(f).update('\0').update(await fs.readFile(p)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+class OnnxBackend implements GenerateBackend {
+  constructor(
+    readonly identity: string,
+    private readonly kind: 'vision-language' | 'text',
+    private readonly model: { generate(o: object): Promise<unknown>; dispose(): Promise<unknown> },
+    private readonly processor: { (text: string, images?: unknown): Promise<Record<string, Tensorish>>; tokenizer: TokenizerLike },
+    private readonly eos: number[],
+    private readonly t: Transformers,
+  ) {}
+
+  async generate(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]> {
+    // Vision-language requests run one at a time: batched Qwen2-VL generation in
+    // transformers.js 4.3 unmasks padding after the first step (environment.md, pitfall 6).
+    if (this.kind === 'vision-language' || batch.some((r) => r.images?.length)) {
+      const out: GenerateResult[] = [];
+      for (const r of batch) out.push(...(await this.run([r], d)));
+      return out;
+    }
+    return this.run(batch, d);
+  }
+
+  private async run(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]> {
+    const started = performance.now();
+    const stop = d.stopTokenIds?.length ? d.stopTokenIds : this.eos;
+    let inputs: Record<string, Tensorish>;
+    if (this.kind === 'vision-language') {
+      const r = batch[0];
+      const images = await Promise.all((r.images ?? []).map((b) => this.t.RawImage.fromBlob(new Blob([Buffer.from(b)]))));
+      inputs = await this.processor(r.prompt, images.length === 1 ? images[0] : images.length ? images : undefined);
+    } else {
+      const tok = this.processor.tokenizer;
+      tok.padding_side = 'left';
+      inputs = tok(batch.map((r) => r.prompt), { padding: true, add_special_tokens: false }) as unknown as Record<string, Tensorish>;
+    }
+    const width = inputs.input_ids.dims[1];
+    const mask = ids2d(inputs.attention_mask);
+    const output = (await this.model.generate({ ...inputs, max_new_tokens: d.maxNewTokens, do_sample: false, eos_token_id: stop, pad_token_id: this.eos[0] })) as Tensorish;
+    const ms = performance.now() - started;
+    const stopSet = new Set(stop);
+    return ids2d(output).map((row, i) => {
+      const { ids, finishReason } = cutAtStop(row.slice(width), stopSet, d.maxNewTokens);
+      const text = this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
+      return { text, finishReason, outputIds: ids, promptTokens: mask[i].reduce((a, b) => a + b, 0), completionTokens: ids.length + (finishReason === 'stop' ? 1 : 0), ms: ms / batch.length };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+interface TokenizerLike {
+  padding_side: string;
+  (texts: string[], o: object): unknown;
+  decode(ids: number[], o: object): string;
+}
+
+const loaded = new Map<string, Promise<GenerateBackend>>();
+
+/** The backend for a local model folder; loads it once per process. */
+export function onnxBackend(folder: string): Promise<GenerateBackend> {
+  const dir = path.resolve(folder);
+  if (!loaded.has(dir)) loaded.set(dir, load(dir));
+  return loaded.get(dir)!;
+}
+
+async function load(dir: string): Promise<GenerateBackend> {
+  const t = loadTransformers();
+  t.env.allowRemoteModels = false; // nothing is downloaded at run time
+  t.env.allowLocalModels = true;
+  t.env.localModelPath = `${path.dirname(dir)}${path.sep}`;
+  const name = path.basename(dir);
+  const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { model_type?: string };
+  const gen = JSON.parse(await fs.readFile(path.join(dir, 'generation_config.json'), 'utf8').catch(() => '{}')) as { eos_token_id?: number | number[] };
+  const eos = ([] as number[]).concat(gen.eos_token_id ?? []);
+  const device = (process.env.ADAMLLM_ONNX_DEVICE ?? 'cpu') as 'cpu';
+  const identity = `onnx:${await folderHash(dir)}`;
+  if (config.model_type === 'qwen2_vl') {
+    const processor = await t.AutoProcessor.from_pretrained(name);
+    const model = await t.Qwen2VLForConditionalGeneration.from_pretrained(name, { dtype: 'fp32', device });
+    return new OnnxBackend(identity, 'vision-language', model as never, processor as never, eos, t);
+  }
+  const tokenizer = await t.AutoTokenizer.from_pretrained(name);
+  const model = await t.AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device });
+  const asProcessor = Object.assign(async () => ({}), { tokenizer }) as never;
+  return new OnnxBackend(identity, 'text', model as never, asProcessor, eos, t);
+}
