@@ -1,7 +1,8 @@
 // Stage name → implementation. The workflow's stage runner is generic; a new stage (train,
 // evaluate) registers here and declares its queue in core/stages.ts.
 import type { StageName } from '../core/spec';
-import type { StageImplementation } from './stage/context';
+import type { StageContext, StageImplementation } from './stage/context';
+import { modelJudgeStage } from './filter/model-judge-stage';
 import { ingestStage } from './ingest/ingest-stage';
 import { rulesSynthesizeStage } from './synthesize/rules-stage';
 import { rulesFilterStage } from './filter/rules-stage';
@@ -10,10 +11,20 @@ import { exportStage } from './export/llama-factory';
 
 export type StageRegistry = { [K in StageName]?: StageImplementation<K> };
 
+/** One stage, several implementations chosen per call by a setting (e.g. rules or model judge). */
+function bySetting<K extends StageName>(pick: (ctx: StageContext<K>) => StageImplementation<K>): StageImplementation<K> {
+  return {
+    reset: (ctx) => pick(ctx).reset?.(ctx) ?? Promise.resolve(),
+    plan: (ctx) => pick(ctx).plan(ctx),
+    shard: (ctx, shard, n) => pick(ctx).shard!(ctx, shard, n),
+    finalize: (ctx) => pick(ctx).finalize(ctx),
+  };
+}
+
 export const defaultStageRegistry: StageRegistry = {
   ingest: ingestStage,
   synthesize: rulesSynthesizeStage,
-  filter: rulesFilterStage,
+  filter: bySetting<'filter'>((ctx) => (ctx.settings.judge === 'model' ? modelJudgeStage : rulesFilterStage)),
   compose: composeStage,
   export: exportStage,
 };

@@ -42,6 +42,14 @@ export const ZIngestSettings = z
   })
   .strict();
 
+/** A model the stage runs in-process: a local folder in the transformers.js ONNX layout. */
+export const ZModelRef = z
+  .object({
+    backend: z.literal('onnx'),
+    path: z.string().min(1).describe('model folder; relative paths resolve against the worker directory'),
+  })
+  .strict();
+
 export const ZSynthesizeSettings = z
   .object({
     ...common,
@@ -52,12 +60,16 @@ export const ZSynthesizeSettings = z
 export const ZFilterSettings = z
   .object({
     ...common,
-    judge: z.literal('rules').default('rules'),
+    judge: z.enum(['rules', 'model']).default('rules').describe('rules: empty/overlong/duplicate; model: the consistency judge (Yes/No/Open)'),
+    model: ZModelRef.optional().describe('the judge: a base text LM (required when judge is model)'),
+    batchSize: z.number().int().min(1).max(256).default(8).describe('prompts per generate call'),
+    cache: z.boolean().default(true).describe('reuse greedy outputs from the durable cache'),
     maxQuestionChars: z.number().int().positive().default(2000),
     maxAnswerChars: z.number().int().positive().default(8000),
     dropDuplicates: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.judge !== 'model' || s.model !== undefined, { path: ['model'], message: 'required when judge is "model"' });
 
 export const ZComposeSettings = z
   .object({

@@ -10,19 +10,24 @@ export interface StageDefinition {
   queue: Queue;
   /** per-item work fans out into shard activities; otherwise plan + finalize only */
   sharded: boolean;
-  /** stages whose output this one reads; the runner refuses to run it when one was skipped */
-  needs: StageName[];
   planTimeoutMinutes: number;
   finalizeTimeoutMinutes: number;
 }
 
 export const stageDefinitions: Record<StageName, StageDefinition> = {
-  ingest: { name: 'ingest', queue: 'cpu', sharded: true, needs: [], planTimeoutMinutes: 120, finalizeTimeoutMinutes: 30 },
-  synthesize: { name: 'synthesize', queue: 'cpu', sharded: true, needs: ['ingest'], planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
-  filter: { name: 'filter', queue: 'cpu', sharded: true, needs: ['synthesize'], planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
-  compose: { name: 'compose', queue: 'cpu', sharded: true, needs: ['ingest', 'synthesize'], planTimeoutMinutes: 30, finalizeTimeoutMinutes: 30 },
-  export: { name: 'export', queue: 'cpu', sharded: false, needs: ['compose'], planTimeoutMinutes: 10, finalizeTimeoutMinutes: 120 },
+  ingest: { name: 'ingest', queue: 'cpu', sharded: true, planTimeoutMinutes: 120, finalizeTimeoutMinutes: 30 },
+  synthesize: { name: 'synthesize', queue: 'cpu', sharded: true, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
+  filter: { name: 'filter', queue: 'cpu', sharded: true, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
+  compose: { name: 'compose', queue: 'cpu', sharded: true, planTimeoutMinutes: 30, finalizeTimeoutMinutes: 30 },
+  export: { name: 'export', queue: 'cpu', sharded: false, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 120 },
 };
+
+/** Model-driven settings move a stage's activities to the GPU queue. */
+export function queueFor(stage: StageName, settings: unknown): Queue {
+  const s = (settings ?? {}) as { judge?: string; synthesizer?: string };
+  if ((stage === 'filter' && s.judge === 'model') || (stage === 'synthesize' && s.synthesizer === 'model')) return 'gpu';
+  return stageDefinitions[stage].queue;
+}
 
 export const TASK_QUEUES = {
   workflow: 'adamllm',

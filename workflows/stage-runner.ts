@@ -16,7 +16,7 @@ import {
 import type { Activities } from '../activities';
 import { nonRetryableErrorTypes } from '../core/errors';
 import { patchStageSettings, SpecError, type StageName, type TRunSpec } from '../core/spec';
-import { stageDefinitions, TASK_QUEUES } from '../core/stages';
+import { queueFor, stageDefinitions, TASK_QUEUES } from '../core/stages';
 import type { RunProgress, StageRef } from '../core/types';
 import { records } from './proxies';
 import { toRetryPolicy, type ActivityRetry } from './retry';
@@ -117,7 +117,7 @@ export async function runStage(
 
 async function executeStage(state: RunState, ref: StageRef, settings: CommonSettings) {
   const def = stageDefinitions[ref.stage];
-  const taskQueue = TASK_QUEUES[def.queue];
+  const taskQueue = TASK_QUEUES[queueFor(ref.stage, settings)];
   const retry = { ...toRetryPolicy(settings.retry), nonRetryableErrorTypes };
   const heartbeatTimeoutSeconds = settings.heartbeatTimeoutSeconds ?? 60;
   const acts = proxyActivities<Activities>({ taskQueue, retry, startToCloseTimeout: `${def.planTimeoutMinutes} minutes`, heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds` });

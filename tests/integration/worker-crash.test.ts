@@ -1,43 +1,18 @@
 // Durability: SIGKILL the worker process in the middle of ingest, start a new one, and the
 // run completes with no lost and no duplicated rows.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { RunProgress } from '../../core/types';
-import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
+import { harness, tempDir, type Harness } from '../helpers/env';
+import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
 
 let h: Harness;
-const children: ChildProcess[] = [];
 beforeAll(async () => {
   h = await harness();
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killWorkerProcesses();
   await h.close();
 });
-
-function startWorkerProcess(artifactDir: string): Promise<ChildProcess> {
-  const env = testEnv();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'workers', 'main.ts')], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: env.temporal,
-      DATABASE_URL: env.databaseUrl,
-      ADAMLLM_ARTIFACT_DIR: artifactDir,
-      ADAMLLM_WORKFLOW_BUNDLE: env.bundle,
-      ADAMLLM_LOG_LEVEL: 'ERROR',
-      ADAMLLM_CPU_CONCURRENCY: '2',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('workers ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-}
 
 /** Waits until some shard of good images (the first 384 rows) has part of its results written. */
 async function waitForHalfDoneShard(runId: string, shardSize: number): Promise<void> {

@@ -1,0 +1,51 @@
+// The consistency judge as a model on the GPU queue (a worker process of its own), with the
+// tiny text LM the repository builds: verdicts link to tasks with raw text and label, the
+// accounting holds, and a second run over the same data is served from the durable cache.
+import path from 'node:path';
+import type { RunProgress } from '../../core/types';
+import { harness, tempDir, type Harness } from '../helpers/env';
+import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
+import { sampleDataset, specFor, startRun } from '../helpers/runs';
+
+const judgeModel = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2-tiny');
+let h: Harness;
+beforeAll(async () => {
+  h = await harness();
+  await h.startWorkers(['workflow', 'cpu']);
+  await startWorkerProcess(tempDir('gpu-artifacts'), 'gpu');
+});
+afterAll(async () => {
+  killWorkerProcesses();
+  await h.close();
+});
+
+test('model judge: one verdict per task from the model, accounted, and cached across runs', async () => {
+  const m = await sampleDataset({ count: 10 });
+  const spec = specFor(m);
+  Object.assign((spec.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'onnx', path: judgeModel }, batchSize: 4 });
+  const first: RunProgress = await (await startRun(h.client, spec)).result();
+  expect(first.status).toBe('succeeded');
+  const filter = first.stages.find((s) => s.name === 'filter')!;
+  expect(filter.counts!.in).toBe(10);
+  expect(filter.counts!.out + filter.counts!.filtered).toBe(10);
+
+  const verdicts = await h.db.verdict.findMany({ where: { task: { runId: first.runId } }, include: { task: { select: { synId: true } } }, orderBy: { task: { synId: 'asc' } } });
+  expect(verdicts).toHaveLength(10);
+  for (const v of verdicts) {
+    expect(v.judge).toMatch(/^onnx:[0-9a-f]{64}$/);
+    expect(v.judgeVersion).toBe('adamllm-judge-v1');
+    expect(typeof v.raw).toBe('string');
+    expect(v.kept).toBe(v.label === 'YES');
+  }
+  const entries = await h.db.cacheEntry.count({ where: { promptFormat: 'adamllm-judge-v1' } });
+  expect(entries).toBeGreaterThanOrEqual(1);
+
+  // Same data again: every judgement comes from the cache (no new entries, hits recorded), same texts.
+  const second: RunProgress = await (await startRun(h.client, spec)).result();
+  expect(second.status).toBe('succeeded');
+  expect(await h.db.cacheEntry.count({ where: { promptFormat: 'adamllm-judge-v1' } })).toBe(entries);
+  const hits = await h.db.cacheEntry.aggregate({ where: { promptFormat: 'adamllm-judge-v1' }, _sum: { hits: true } });
+  expect(hits._sum.hits).toBeGreaterThanOrEqual(10);
+  const again = await h.db.verdict.findMany({ where: { task: { runId: second.runId } }, orderBy: { task: { synId: 'asc' } } });
+  expect(again.map((v) => v.raw)).toEqual(verdicts.map((v) => v.raw));
+}, 180_000);
