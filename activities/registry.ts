@@ -3,6 +3,7 @@
 import type { StageName } from '../core/spec';
 import type { StageContext, StageImplementation } from './stage/context';
 import { modelJudgeStage } from './filter/model-judge-stage';
+import { modelSynthesizeStage } from './synthesize/model-stage';
 import { ingestStage } from './ingest/ingest-stage';
 import { rulesSynthesizeStage } from './synthesize/rules-stage';
 import { rulesFilterStage } from './filter/rules-stage';
@@ -23,7 +24,7 @@ function bySetting<K extends StageName>(pick: (ctx: StageContext<K>) => StageImp
 
 export const defaultStageRegistry: StageRegistry = {
   ingest: ingestStage,
-  synthesize: rulesSynthesizeStage,
+  synthesize: bySetting<'synthesize'>((ctx) => (ctx.settings.synthesizer === 'model' ? modelSynthesizeStage : rulesSynthesizeStage)),
   filter: bySetting<'filter'>((ctx) => (ctx.settings.judge === 'model' ? modelJudgeStage : rulesFilterStage)),
   compose: composeStage,
   export: exportStage,

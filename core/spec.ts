@@ -53,9 +53,15 @@ export const ZModelRef = z
 export const ZSynthesizeSettings = z
   .object({
     ...common,
-    synthesizer: z.literal('rules').default('rules').describe('the manual-rules baseline; model synthesizers plug in here'),
+    synthesizer: z.enum(['rules', 'model']).default('rules').describe('rules: the manual-rules baseline; model: a visual instruction synthesizer'),
+    model: ZModelRef.optional().describe('the synthesizer (required when synthesizer is model); the onnx backend runs the Qwen2-VL family'),
+    promptFormat: z.literal('qwen2vl').default('qwen2vl').describe('synthesizer contract (method.md §5.1)'),
+    maxNewTokens: z.number().int().min(1).max(4096).default(512),
+    batchSize: z.number().int().min(1).max(256).default(4).describe('items per generate call'),
+    cache: z.boolean().default(true).describe('reuse greedy outputs from the durable cache'),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.synthesizer !== 'model' || s.model !== undefined, { path: ['model'], message: 'required when synthesizer is "model"' });
 
 export const ZFilterSettings = z
   .object({

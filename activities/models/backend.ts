@@ -6,6 +6,8 @@ export interface Decoding {
   maxNewTokens: number;
   /** stop only on these token ids (the synthesizer stops on end-of-text, never on the turn end); default: the model's EOS ids */
   stopTokenIds?: number[];
+  /** the same as token texts (e.g. "<|endoftext|>"), resolved with the model's own tokenizer */
+  stopTokens?: string[];
   /** keep special tokens in the text (the synthesizer's output grammar is made of them) */
   keepSpecialTokens?: boolean;
 }

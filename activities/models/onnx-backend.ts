@@ -53,7 +53,7 @@ class OnnxBackend implements GenerateBackend {
 
   private async run(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]> {
     const started = performance.now();
-    const stop = d.stopTokenIds?.length ? d.stopTokenIds : this.eos;
+    const stop = d.stopTokens?.length ? d.stopTokens.map((t) => this.tokenId(t)) : d.stopTokenIds?.length ? d.stopTokenIds : this.eos;
     let inputs: Record<string, Tensorish>;
     if (this.kind === 'vision-language') {
       const r = batch[0];
@@ -76,6 +76,13 @@ class OnnxBackend implements GenerateBackend {
     });
   }
 
+  /** The id of a special token's text; refuses text that is not a single token. */
+  private tokenId(token: string): number {
+    const ids = this.processor.tokenizer.encode(token, { add_special_tokens: false });
+    if (ids.length !== 1) throw new Error(`stop token ${JSON.stringify(token)} is not a single token of this model`);
+    return ids[0];
+  }
+
   async dispose(): Promise<void> {
     await this.model.dispose();
   }
@@ -85,6 +92,7 @@ interface TokenizerLike {
   padding_side: string;
   (texts: string[], o: object): unknown;
   decode(ids: number[], o: object): string;
+  encode(text: string, o: object): number[];
 }
 
 const loaded = new Map<string, Promise<GenerateBackend>>();

@@ -1,6 +1,8 @@
-// The consistency judge as a model on the GPU queue (a worker process of its own), with the
-// tiny text LM the repository builds: verdicts link to tasks with raw text and label, the
-// accounting holds, and a second run over the same data is served from the durable cache.
+// Model stages on the GPU queue (a worker process of its own) with the tiny models the
+// repository builds: the consistency judge (text LM) and the visual instruction synthesizer
+// (Qwen2-VL). Rows link back with raw text, the accounting holds, and a second run over the
+// same data is served from the durable cache. The models are random, so their words are noise:
+// these tests check the plumbing and the contract, not quality.
 import path from 'node:path';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, type Harness } from '../helpers/env';
@@ -8,6 +10,7 @@ import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-proce
 import { sampleDataset, specFor, startRun } from '../helpers/runs';
 
 const judgeModel = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2-tiny');
+const synthModel = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
@@ -48,4 +51,30 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
   expect(hits._sum.hits).toBeGreaterThanOrEqual(10);
   const again = await h.db.verdict.findMany({ where: { task: { runId: second.runId } }, orderBy: { task: { synId: 'asc' } } });
   expect(again.map((v) => v.raw)).toEqual(verdicts.map((v) => v.raw));
+}, 180_000);
+
+test('model synthesizer: raw output and finish reason kept, unparsable output filtered with its reason, cached across runs', async () => {
+  const m = await sampleDataset({ count: 6, seed: 3 });
+  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose'] });
+  Object.assign((spec.stages as Record<string, Record<string, unknown>>).synthesize, { synthesizer: 'model', model: { backend: 'onnx', path: synthModel }, maxNewTokens: 24, batchSize: 3 });
+  const first: RunProgress = await (await startRun(h.client, spec)).result();
+  expect(first.status).toBe('succeeded');
+  const synth = first.stages.find((s) => s.name === 'synthesize')!;
+  expect(synth.counts!.in).toBe(6);
+  expect(synth.counts!.out + synth.counts!.filtered + synth.counts!.failed).toBe(6);
+  const tasks = await h.db.synthTask.findMany({ where: { runId: first.runId }, orderBy: { synId: 'asc' } });
+  expect(tasks).toHaveLength(6);
+  for (const t of tasks) {
+    expect(t).toMatchObject({ synthesizer: 'model', promptFormat: 'qwen2vl-synth-v1', synthesizerVersion: expect.stringMatching(/^onnx:/) });
+    expect(typeof t.rawOutput).toBe('string');
+    expect(['stop', 'length']).toContain(t.finishReason);
+    if (t.status === 'FILTERED') expect(t.reason).toMatch(/^(unparsable output|no triplet)/);
+  }
+  const entries = await h.db.cacheEntry.count({ where: { promptFormat: 'qwen2vl-synth-v1' } });
+  expect(entries).toBe(6);
+
+  const second: RunProgress = await (await startRun(h.client, spec)).result();
+  expect(await h.db.cacheEntry.count({ where: { promptFormat: 'qwen2vl-synth-v1' } })).toBe(6);
+  const again = await h.db.synthTask.findMany({ where: { runId: second.runId }, orderBy: { synId: 'asc' } });
+  expect(again.map((t) => t.rawOutput)).toEqual(tasks.map((t) => t.rawOutput));
 }, 180_000);

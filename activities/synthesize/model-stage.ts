@@ -1,0 +1,63 @@
+// Synthesize with a visual instruction synthesizer model (method.md §4–5): the image and the
+// caption go in as the contract's prompt, greedy decoding stops only on end-of-text, the raw
+// text is kept, and the literal parser picks at most one triplet. Unparsable output is a
+// filtered task with its reason; outputs come through the durable cache.
+import fs from 'node:fs/promises';
+import { ErrorTypes } from '../../core/errors';
+import { parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
+import type { Prisma } from '../db/client';
+import { failure } from '../errors';
+import { cachedGenerate } from '../models/cached-generate';
+import { onnxBackend } from '../models/onnx-backend';
+import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
+import { planOverAcceptedItems } from '../stage/counts';
+import { rulesSynthesizeStage, tripletHash } from './rules-stage';
+
+const CONTRACTS = { qwen2vl: QWEN2VL_SYNTH } as const;
+
+export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
+  reset: rulesSynthesizeStage.reset,
+  plan: planOverAcceptedItems,
+  finalize: rulesSynthesizeStage.finalize,
+
+  async shard(ctx, shard) {
+    const s = ctx.settings;
+    if (!s.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.synthesize.model: required when synthesizer is "model"');
+    const contract = CONTRACTS[s.promptFormat];
+    const backend = await onnxBackend(s.model.path);
+    const dataset = await requireDataset(ctx);
+    const { lo, hi } = shardRange(shard, s.shardSize);
+    const items = await ctx.db.item.findMany({
+      where: { datasetId: dataset.id, status: 'ACCEPTED', synId: { gte: lo, lt: hi }, tasks: { none: { runId: ctx.runId } } },
+      select: { id: true, synId: true, caption: true, resolvedPath: true },
+      orderBy: { synId: 'asc' },
+    });
+    const decoding = { maxNewTokens: s.maxNewTokens, stopTokens: [contract.END], keepSpecialTokens: true };
+    let done = 0;
+    for (let i = 0; i < items.length; i += s.batchSize) {
+      if (ctx.cancelled.aborted) throw new Error('cancelled');
+      const batch = items.slice(i, i + s.batchSize);
+      const base = (it: (typeof batch)[number]) => ({ runId: ctx.runId, itemId: it.id, synId: it.synId!, synthesizer: 'model', synthesizerVersion: backend.identity, promptFormat: contract.promptFormat });
+      const rows: Prisma.SynthTaskCreateManyInput[] = [];
+      const ready: { item: (typeof batch)[number]; image: Uint8Array }[] = [];
+      for (const it of batch) {
+        try {
+          ready.push({ item: it, image: await fs.readFile(it.resolvedPath!) });
+        } catch (e) {
+          rows.push({ ...base(it), status: 'FAILED', reason: `image unreadable: ${(e as Error).message}` });
+        }
+      }
+      const results = await cachedGenerate(ctx.db, backend, contract.promptFormat, ready.map((r) => ({ prompt: synthesisPrompt(contract, r.item.caption ?? ''), images: [r.image] })), decoding, s.cache);
+      ready.forEach(({ item }, j) => {
+        const out = results[j];
+        const parsed = parseSynthesis(out.text, contract);
+        const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason };
+        rows.push(parsed.ok ? { ...common, status: 'OK', ...parsed.triplet, taskHash: tripletHash(parsed.triplet) } : { ...common, status: 'FILTERED', reason: parsed.reason });
+      });
+      await ctx.db.synthTask.createMany({ data: rows, skipDuplicates: true });
+      done += batch.length;
+      ctx.heartbeat({ shard, done });
+    }
+    return { processed: items.length };
+  },
+};
