@@ -12,7 +12,8 @@ if [ ! -x .venv-models/bin/python ]; then
   echo "models: creating .venv-models (torch CPU, transformers, onnx)"
   python3 -m venv .venv-models
 fi
-.venv-models/bin/pip install --quiet --disable-pip-version-check -r models/requirements.txt
+# (pip's notes about this machine's extra index folders are noise; errors still show)
+.venv-models/bin/pip install --quiet --disable-pip-version-check -r models/requirements.txt 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 echo "models: building tiny Qwen2-VL and Qwen2 into $out"
 rm -rf "$out"
 .venv-models/bin/python models/build_tiny_models.py --out "$out" > /dev/null
