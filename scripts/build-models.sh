@@ -16,5 +16,5 @@ fi
 .venv-models/bin/pip install --quiet --disable-pip-version-check -r models/requirements.txt 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 echo "models: building tiny Qwen2-VL and Qwen2 into $out"
 rm -rf "$out"
-.venv-models/bin/python models/build_tiny_models.py --out "$out" > /dev/null
+HF_HUB_DISABLE_PROGRESS_BARS=1 .venv-models/bin/python models/build_tiny_models.py --out "$out" > /dev/null
 echo "$want" > "$stamp"
