@@ -9,6 +9,7 @@ writes
                          onnx/decoder_model_merged.onnx
     <dir>/qwen2-tiny/    text-only Qwen2 of the same text size, onnx/model.onnx
     <dir>/reference_generations.json  PyTorch greedy ids that the Node check compares against
+    <dir>/reference_image.png         the image those ids were generated from
 
 Each model folder is also a normal Hugging Face folder (config.json, model.safetensors,
 tokenizer, generation_config.json), so PyTorch can load it too.  Nothing is downloaded:
@@ -496,6 +497,8 @@ def main() -> None:
                        "batch_generated_ids": greedy(lm, lm_enc)},
     }
     (out / "reference_generations.json").write_text(json.dumps(reference))
+    # The reference image itself, so Node checks read the same pixels instead of redrawing them.
+    test_image().save(out / "reference_image.png")
 
     checks = {"qwen2vl-tiny": check_vl(vl, vl_dir, inputs),
               "qwen2-tiny": check_lm(lm, lm_dir, hf_tok, lm_prompts)}

@@ -8,13 +8,11 @@
 // NODE_PATH when run from elsewhere: ES-module imports ignore NODE_PATH).
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { env, AutoProcessor, AutoTokenizer, AutoModelForCausalLM, Qwen2VLForConditionalGeneration, RawImage } =
     require('@huggingface/transformers');
-const sharp = require('sharp');
 
 const outDir = path.resolve(process.argv[2] ?? 'models/out');
 env.allowRemoteModels = false;
@@ -34,26 +32,9 @@ function report(label, got, want) {
     if (!ok) console.log(`  transformers.js: ${JSON.stringify(got)}\n  pytorch:         ${JSON.stringify(want)}`);
 }
 
-/** The same RGB pattern as test_image() in build_tiny_models.py, written as a PNG with sharp. */
-async function writeTestImage(width, height, file) {
-    const data = Buffer.alloc(width * height * 3);
-    for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-            const i = (y * width + x) * 3;
-            data[i] = (x * 9 + y * 2) % 256;
-            data[i + 1] = (y * 7) % 256;
-            data[i + 2] = (x * y + 40) % 256;
-        }
-    }
-    await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(file);
-}
-
 async function checkVisionLanguage() {
     const ref = reference['qwen2vl-tiny'];
-    const file = path.join(os.tmpdir(), `qwen2vl-tiny-check-${process.pid}.png`);
-    await writeTestImage(ref.image.width, ref.image.height, file);
-    const image = await RawImage.read(file);
-    fs.rmSync(file);
+    const image = await RawImage.read(path.join(outDir, 'reference_image.png'));
 
     const processor = await AutoProcessor.from_pretrained('qwen2vl-tiny');
     const model = await Qwen2VLForConditionalGeneration.from_pretrained('qwen2vl-tiny', { dtype: 'fp32' });

@@ -2,22 +2,7 @@
 // identity, and Jest's sandbox has typed-array classes of its own. Prints results as JSON.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import { onnxBackend } from '../../activities/models/onnx-backend';
-
-/** The pixel pattern build_tiny_models.py draws for its reference image. */
-async function testImage(width: number, height: number): Promise<Uint8Array> {
-  const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = (x * 9 + y * 2) % 256;
-      data[i + 1] = (y * 7) % 256;
-      data[i + 2] = (x * y + 40) % 256;
-    }
-  }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
 
 async function main(out: string): Promise<void> {
   const reference = JSON.parse(await fs.readFile(path.join(out, 'reference_generations.json'), 'utf8'));
@@ -32,7 +17,8 @@ async function main(out: string): Promise<void> {
   const vl = await onnxBackend(path.join(out, 'qwen2vl-tiny'));
   const v = reference['qwen2vl-tiny'];
   const prompt = `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>${v.text}<|im_end|>\n<|im_start|>assistant\n`;
-  const vision = await vl.generate([{ prompt, images: [await testImage(v.image.width, v.image.height)] }], { maxNewTokens: 16, stopTokenIds: [-1], keepSpecialTokens: true });
+  const image = await fs.readFile(path.join(out, 'reference_image.png'));
+  const vision = await vl.generate([{ prompt, images: [image] }], { maxNewTokens: 16, stopTokenIds: [-1], keepSpecialTokens: true });
   process.stdout.write(JSON.stringify({ identity: lm.identity, again, single, batch, stop, vision }));
   await lm.dispose();
   await vl.dispose();
