@@ -7,6 +7,7 @@ import { failure } from '../errors';
 import { cachedGenerate } from '../models/cached-generate';
 import { onnxBackend } from '../models/onnx-backend';
 import { shardRange, type StageImplementation } from '../stage/context';
+import { judgeLedger } from '../stage/counts';
 import { rulesFilterStage } from './rules-stage';
 
 const DECODING = { maxNewTokens: 2, keepSpecialTokens: false };
@@ -14,7 +15,9 @@ const DECODING = { maxNewTokens: 2, keepSpecialTokens: false };
 export const modelJudgeStage: StageImplementation<'filter'> = {
   reset: rulesFilterStage.reset,
   plan: rulesFilterStage.plan,
-  finalize: rulesFilterStage.finalize,
+  async finalize(ctx) {
+    return { ...(await rulesFilterStage.finalize(ctx)), outputs: await judgeLedger(ctx.db, ctx.runId) };
+  },
 
   async shard(ctx, shard) {
     if (!ctx.settings.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.filter.model: required when judge is "model"');
@@ -33,10 +36,12 @@ export const modelJudgeStage: StageImplementation<'filter'> = {
       const results = await cachedGenerate(ctx.db, backend, JUDGE_PROMPT_VERSION, prompts, DECODING, ctx.settings.cache);
       await ctx.db.$transaction(
         batch.map((t, j) => {
-          const { label, keep } = parseJudgeLabel(results[j].text);
+          const r = results[j];
+          const { label, keep } = parseJudgeLabel(r.text);
+          const cost = { promptTokens: r.promptTokens, completionTokens: r.completionTokens, modelMs: r.cached ? 0 : r.ms, cached: r.cached };
           return ctx.db.verdict.upsert({
             where: { taskId: t.id },
-            create: { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label, raw: results[j].text, kept: keep, reason: keep ? null : `judge said ${label.toLowerCase()}` },
+            create: { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label, raw: r.text, kept: keep, reason: keep ? null : `judge said ${label.toLowerCase()}`, ...cost },
             update: {},
           });
         }),

@@ -10,7 +10,7 @@ import { failure } from '../errors';
 import { cachedGenerate } from '../models/cached-generate';
 import { onnxBackend } from '../models/onnx-backend';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
-import { planOverAcceptedItems } from '../stage/counts';
+import { planOverAcceptedItems, synthesisLedger } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
 
 const CONTRACTS = { qwen2vl: QWEN2VL_SYNTH } as const;
@@ -18,7 +18,9 @@ const CONTRACTS = { qwen2vl: QWEN2VL_SYNTH } as const;
 export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   reset: rulesSynthesizeStage.reset,
   plan: planOverAcceptedItems,
-  finalize: rulesSynthesizeStage.finalize,
+  async finalize(ctx) {
+    return { ...(await rulesSynthesizeStage.finalize(ctx)), outputs: await synthesisLedger(ctx.db, ctx.runId) };
+  },
 
   async shard(ctx, shard) {
     const s = ctx.settings;
@@ -51,7 +53,8 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
       ready.forEach(({ item }, j) => {
         const out = results[j];
         const parsed = parseSynthesis(out.text, contract);
-        const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason };
+        const cost = { promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached };
+        const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason, ...cost };
         rows.push(parsed.ok ? { ...common, status: 'OK', ...parsed.triplet, taskHash: tripletHash(parsed.triplet) } : { ...common, status: 'FILTERED', reason: parsed.reason });
       });
       await ctx.db.synthTask.createMany({ data: rows, skipDuplicates: true });

@@ -42,6 +42,12 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
   }
   const entries = await h.db.cacheEntry.count({ where: { promptFormat: 'adamllm-judge-v1' } });
   expect(entries).toBeGreaterThanOrEqual(1);
+  // The cost ledger: tokens read and written, model time spent; at most 2 new tokens a verdict.
+  const cost = filter.outputs as Record<string, number>;
+  expect(cost.promptTokens).toBeGreaterThan(10 * 100);
+  expect(cost.completionTokens).toBeGreaterThan(0);
+  expect(cost.completionTokens).toBeLessThanOrEqual(20);
+  expect(cost.modelSeconds).toBeGreaterThan(0);
 
   // Same data again: every judgement comes from the cache (no new entries, hits recorded), same texts.
   const second: RunProgress = await (await startRun(h.client, spec)).result();
@@ -51,6 +57,8 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
   expect(hits._sum.hits).toBeGreaterThanOrEqual(10);
   const again = await h.db.verdict.findMany({ where: { task: { runId: second.runId } }, orderBy: { task: { synId: 'asc' } } });
   expect(again.map((v) => v.raw)).toEqual(verdicts.map((v) => v.raw));
+  // Served from the cache: same tokens accounted, no model time spent.
+  expect(second.stages.find((s) => s.name === 'filter')!.outputs).toEqual({ ...cost, modelSeconds: 0, cachedOutputs: 10 });
 }, 180_000);
 
 test('model synthesizer: raw output and finish reason kept, unparsable output filtered with its reason, cached across runs', async () => {
@@ -72,9 +80,12 @@ test('model synthesizer: raw output and finish reason kept, unparsable output fi
   }
   const entries = await h.db.cacheEntry.count({ where: { promptFormat: 'qwen2vl-synth-v1' } });
   expect(entries).toBe(6);
+  expect(synth.outputs).toMatchObject({ cachedOutputs: 0, modelSeconds: expect.any(Number) });
+  expect((synth.outputs as Record<string, number>).completionTokens).toBeLessThanOrEqual(6 * 24);
 
   const second: RunProgress = await (await startRun(h.client, spec)).result();
   expect(await h.db.cacheEntry.count({ where: { promptFormat: 'qwen2vl-synth-v1' } })).toBe(6);
   const again = await h.db.synthTask.findMany({ where: { runId: second.runId }, orderBy: { synId: 'asc' } });
   expect(again.map((t) => t.rawOutput)).toEqual(tasks.map((t) => t.rawOutput));
+  expect(second.stages.find((s) => s.name === 'synthesize')!.outputs).toMatchObject({ cachedOutputs: 6, modelSeconds: 0 });
 }, 180_000);
