@@ -89,3 +89,41 @@ test('model synthesizer: raw output and finish reason kept, unparsable output fi
   expect(again.map((t) => t.rawOutput)).toEqual(tasks.map((t) => t.rawOutput));
   expect(second.stages.find((s) => s.name === 'synthesize')!.outputs).toMatchObject({ cachedOutputs: 6, modelSeconds: 0 });
 }, 180_000);
+
+test('a GPU worker killed mid-synthesis is replaced; every item gets exactly one task', async () => {
+  const m = await sampleDataset({ count: 12, seed: 5 });
+  const spec = specFor(m, { pipeline: ['ingest', 'synthesize'] });
+  Object.assign((spec.stages as Record<string, Record<string, unknown>>).synthesize, {
+    synthesizer: 'model',
+    model: { backend: 'onnx', path: synthModel },
+    maxNewTokens: 96,
+    batchSize: 1,
+    shardSize: 2,
+    shardConcurrency: 1,
+    heartbeatTimeoutSeconds: 3,
+    cache: false,
+  });
+  killWorkerProcesses(); // the GPU worker of the earlier tests
+  const gpu = await startWorkerProcess(tempDir('gpu-artifacts'), 'gpu');
+  const handle = await startRun(h.client, spec);
+  const runId = (await handle.describe()).runId;
+  for (let i = 0; i < 600; i++) {
+    const n = await h.db.synthTask.count({ where: { run: { workflowId: handle.workflowId } } });
+    if (n >= 3) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  gpu.kill('SIGKILL');
+  await new Promise((r) => gpu.once('exit', r));
+  const atKill = await h.db.synthTask.count({ where: { run: { workflowId: handle.workflowId } } });
+  expect(atKill).toBeLessThan(12);
+  await startWorkerProcess(tempDir('gpu-artifacts'), 'gpu');
+  const result: RunProgress = await handle.result();
+  expect(result.status).toBe('succeeded');
+  expect(result.runId).toBe(runId);
+  const tasks = await h.db.synthTask.findMany({ where: { runId }, select: { itemId: true } });
+  expect(tasks).toHaveLength(12);
+  expect(new Set(tasks.map((t) => t.itemId)).size).toBe(12);
+  const synth = result.stages.find((s) => s.name === 'synthesize')!;
+  expect(synth.attempt).toBe(1);
+  expect(synth.counts!.in).toBe(12);
+}, 180_000);
