@@ -12,6 +12,8 @@ import { findTask } from '../core/eval/tasks';
 import { scoreFile } from '../activities/evaluate/score-file';
 import { predictionWriter, recordMetrics, upsertModel } from '../activities/evaluate/record-scores';
 import { findRun } from './runs/queries';
+import { onnxBackend } from '../activities/models/onnx-backend';
+import { createOpenAIServer } from '../activities/models/openai-server';
 import { demo } from './commands/demo';
 import { registerRuns } from './commands/runs';
 import { migrate } from './stack/database';
@@ -86,6 +88,26 @@ program
     } finally {
       await close();
     }
+  });
+
+program
+  .command('serve')
+  .description('serve a local model folder (transformers.js ONNX layout) as an OpenAI-compatible chat-completions endpoint')
+  .requiredOption('--model <dir>', 'model folder')
+  .option('--port <n>', 'port', (v) => parseInt(v, 10), 8000)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--name <name>', 'model name clients send', undefined)
+  .action(async (o) => {
+    const backend = await onnxBackend(o.model);
+    const name = o.name ?? path.basename(path.resolve(o.model));
+    const server = createOpenAIServer(backend, name);
+    server.listen(o.port, o.host, () => say(`serving ${name} (${backend.identity}) at http://${o.host}:${o.port}/v1`));
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    server.close();
+    await backend.dispose();
   });
 
 program

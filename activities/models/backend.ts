@@ -1,6 +1,7 @@
 // One inference interface for the model stages (synthesize, judge, evaluate). Requests carry
 // a raw prompt rendered by our own contract code (core/synth, core/judge, evaluation wrappers),
 // so every backend sees the exact string the method prescribes.
+import type { ChatPrompt } from '../../core/chat/qwen2vl';
 
 export interface Decoding {
   maxNewTokens: number;
@@ -14,6 +15,8 @@ export interface Decoding {
 
 export interface GenerateRequest {
   prompt: string;
+  /** the same prompt as chat messages, for chat APIs (openai backend); renders to `prompt` */
+  chat?: ChatPrompt;
   /** encoded images (PNG/JPEG bytes), one per image slot in the prompt */
   images?: Uint8Array[];
 }
