@@ -82,7 +82,7 @@ test('429/5xx are retried with backoff, the key goes only into Authorization, 4x
     // A request the server refuses (not greedy) is a 400: reported at once, not retried.
     const direct = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'hi' }], temperature: 0.7 }) });
     expect(direct.status).toBe(400);
-    expect((await direct.json()).error.message).toContain('only greedy decoding');
+    expect(((await direct.json()) as { error: { message: string } }).error.message).toContain('only greedy decoding');
     failuresLeft = 0;
     seen.length = 0;
     const refusing = http.createServer((_req, res) => {
