@@ -42,13 +42,26 @@ export const ZIngestSettings = z
   })
   .strict();
 
-/** A model the stage runs in-process: a local folder in the transformers.js ONNX layout. */
-export const ZModelRef = z
-  .object({
-    backend: z.literal('onnx'),
-    path: z.string().min(1).describe('model folder; relative paths resolve against the worker directory'),
-  })
-  .strict();
+/** A model: a local folder run in-process (onnx), or an OpenAI-compatible endpoint. */
+export const ZModelRef = z.discriminatedUnion('backend', [
+  z
+    .object({
+      backend: z.literal('onnx'),
+      path: z.string().min(1).describe('model folder in the transformers.js ONNX layout; relative paths resolve against the worker directory'),
+    })
+    .strict(),
+  z
+    .object({
+      backend: z.literal('openai'),
+      baseUrl: z.string().regex(/^https?:\/\//, 'an http(s) URL such as http://127.0.0.1:8000/v1'),
+      model: z.string().min(1).describe('the model name the server expects'),
+      apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('environment variable holding the API key (never the key itself)'),
+      concurrency: z.number().int().min(1).max(1024).default(8),
+      maxRetries: z.number().int().min(0).max(20).default(5),
+    })
+    .strict(),
+]);
+export type TModelRef = z.infer<typeof ZModelRef>;
 
 export const ZSynthesizeSettings = z
   .object({

@@ -5,7 +5,7 @@ import { JUDGE_PROMPT_VERSION, judgePrompt, parseJudgeLabel } from '../../core/j
 import { ErrorTypes } from '../../core/errors';
 import { failure } from '../errors';
 import { cachedGenerate } from '../models/cached-generate';
-import { onnxBackend } from '../models/onnx-backend';
+import { backendFor } from '../models/backend-for';
 import { shardRange, type StageImplementation } from '../stage/context';
 import { judgeLedger } from '../stage/counts';
 import { rulesFilterStage } from './rules-stage';
@@ -21,7 +21,7 @@ export const modelJudgeStage: StageImplementation<'filter'> = {
 
   async shard(ctx, shard) {
     if (!ctx.settings.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.filter.model: required when judge is "model"');
-    const backend = await onnxBackend(ctx.settings.model.path);
+    const backend = await backendFor(ctx.settings.model);
     const { lo, hi } = shardRange(shard, ctx.settings.shardSize);
     const tasks = await ctx.db.synthTask.findMany({
       where: { runId: ctx.runId, status: 'OK', synId: { gte: lo, lt: hi }, verdict: null },

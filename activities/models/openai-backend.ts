@@ -52,26 +52,32 @@ export class OpenAIBackend implements GenerateBackend {
     return Promise.all(batch.map((r) => this.limit(() => this.one(r, d))));
   }
 
+  /** Chat requests go to /chat/completions; a raw text prompt (the judge's base LM) to /completions. */
   private async one(r: GenerateRequest, d: Decoding): Promise<GenerateResult> {
-    if (!r.chat) throw new Error('the openai backend needs the request as chat messages (GenerateRequest.chat)');
-    const body = {
+    if (!r.chat && r.images?.length) throw new Error('the openai backend needs image requests as chat messages (GenerateRequest.chat)');
+    const common = {
       model: this.o.model,
-      messages: toOpenAIMessages(r.chat.messages, r.images ?? []),
       max_tokens: d.maxNewTokens,
       temperature: 0,
-      add_generation_prompt: r.chat.addGenerationPrompt,
-      continue_final_message: r.chat.continueFinalMessage,
       skip_special_tokens: !d.keepSpecialTokens,
       ...(d.stopTokenIds?.length ? { stop_token_ids: d.stopTokenIds } : {}),
       ...(d.stopTokens?.length ? { stop: d.stopTokens } : {}),
     };
     const started = performance.now();
-    const json = await this.post(body);
+    const json = r.chat
+      ? await this.post('chat/completions', {
+          ...common,
+          messages: toOpenAIMessages(r.chat.messages, r.images ?? []),
+          add_generation_prompt: r.chat.addGenerationPrompt,
+          continue_final_message: r.chat.continueFinalMessage,
+        })
+      : await this.post('completions', { ...common, prompt: r.prompt });
     const choice = json.choices?.[0];
-    if (!choice || typeof choice.message?.content !== 'string') throw new Error(`${this.identity}: response has no message content`);
+    const text = r.chat ? choice?.message?.content : choice?.text;
+    if (typeof text !== 'string') throw new Error(`${this.identity}: response has no generated text`);
     return {
-      text: choice.message.content,
-      finishReason: choice.finish_reason === 'length' ? 'length' : 'stop',
+      text,
+      finishReason: choice?.finish_reason === 'length' ? 'length' : 'stop',
       outputIds: [],
       promptTokens: json.usage?.prompt_tokens ?? 0,
       completionTokens: json.usage?.completion_tokens ?? 0,
@@ -79,8 +85,11 @@ export class OpenAIBackend implements GenerateBackend {
     };
   }
 
-  private async post(body: unknown): Promise<{ choices?: { message?: { content?: unknown }; finish_reason?: string }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } }> {
-    const url = `${this.o.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  private async post(
+    route: string,
+    body: unknown,
+  ): Promise<{ choices?: { message?: { content?: unknown }; text?: unknown; finish_reason?: string }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } }> {
+    const url = `${this.o.baseUrl.replace(/\/+$/, '')}/${route}`;
     const key = this.o.apiKeyEnv ? process.env[this.o.apiKeyEnv] : undefined;
     const retries = this.o.maxRetries ?? 5;
     let delay = this.o.retryDelayMs ?? 500;

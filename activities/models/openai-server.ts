@@ -61,24 +61,29 @@ export function createOpenAIServer(backend: GenerateBackend, modelName: string):
     void (async () => {
       try {
         if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: modelName, object: 'model', owned_by: 'adamllm' }] });
-        if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
+        const chat = req.url === '/v1/chat/completions';
+        if (req.method !== 'POST' || !(chat || req.url === '/v1/completions')) return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
         const body = await readJson(req);
         if (body.temperature !== undefined && body.temperature !== 0) throw new BadRequest('only greedy decoding (temperature 0) is served');
-        const { turns, images } = fromOpenAIMessages(body.messages);
-        const prompt = renderQwen2VL({ messages: turns, addGenerationPrompt: body.add_generation_prompt !== false, continueFinalMessage: body.continue_final_message === true });
-        const [r] = await backend.generate([{ prompt, images }], {
+        let request: { prompt: string; images?: Uint8Array[] };
+        if (chat) {
+          const { turns, images } = fromOpenAIMessages(body.messages);
+          request = { prompt: renderQwen2VL({ messages: turns, addGenerationPrompt: body.add_generation_prompt !== false, continueFinalMessage: body.continue_final_message === true }), images };
+        } else {
+          if (typeof body.prompt !== 'string') throw new BadRequest('prompt must be a string');
+          request = { prompt: body.prompt };
+        }
+        const [r] = await backend.generate([request], {
           maxNewTokens: typeof body.max_tokens === 'number' ? body.max_tokens : 256,
           stopTokenIds: Array.isArray(body.stop_token_ids) ? (body.stop_token_ids as number[]) : undefined,
           stopTokens: Array.isArray(body.stop) ? (body.stop as string[]) : undefined,
           keepSpecialTokens: body.skip_special_tokens === false,
         });
-        send(200, {
-          id: `chatcmpl-${++counter}`,
-          object: 'chat.completion',
-          model: modelName,
-          choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason }],
-          usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens },
-        });
+        const usage = { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
+        const id = `${chat ? 'chatcmpl' : 'cmpl'}-${++counter}`;
+        send(200, chat
+          ? { id, object: 'chat.completion', model: modelName, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason }], usage }
+          : { id, object: 'text_completion', model: modelName, choices: [{ index: 0, text: r.text, finish_reason: r.finishReason }], usage });
       } catch (e) {
         send(e instanceof BadRequest ? 400 : 500, { error: { message: (e as Error).message } });
       }

@@ -4,11 +4,12 @@
 // filtered task with its reason; outputs come through the durable cache.
 import fs from 'node:fs/promises';
 import { ErrorTypes } from '../../core/errors';
+import { synthesisChat } from '../../core/chat/qwen2vl';
 import { parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import type { Prisma } from '../db/client';
 import { failure } from '../errors';
 import { cachedGenerate } from '../models/cached-generate';
-import { onnxBackend } from '../models/onnx-backend';
+import { backendFor } from '../models/backend-for';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { planOverAcceptedItems, synthesisLedger } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
@@ -26,7 +27,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
     const s = ctx.settings;
     if (!s.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.synthesize.model: required when synthesizer is "model"');
     const contract = CONTRACTS[s.promptFormat];
-    const backend = await onnxBackend(s.model.path);
+    const backend = await backendFor(s.model);
     const dataset = await requireDataset(ctx);
     const { lo, hi } = shardRange(shard, s.shardSize);
     const items = await ctx.db.item.findMany({
@@ -49,7 +50,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
           rows.push({ ...base(it), status: 'FAILED', reason: `image unreadable: ${(e as Error).message}` });
         }
       }
-      const results = await cachedGenerate(ctx.db, backend, contract.promptFormat, ready.map((r) => ({ prompt: synthesisPrompt(contract, r.item.caption ?? ''), images: [r.image] })), decoding, s.cache);
+      const results = await cachedGenerate(ctx.db, backend, contract.promptFormat, ready.map((r) => ({ prompt: synthesisPrompt(contract, r.item.caption ?? ''), chat: synthesisChat(r.item.caption ?? ''), images: [r.image] })), decoding, s.cache);
       ready.forEach(({ item }, j) => {
         const out = results[j];
         const parsed = parseSynthesis(out.text, contract);

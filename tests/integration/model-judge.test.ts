@@ -3,7 +3,9 @@
 // (Qwen2-VL). Rows link back with raw text, the accounting holds, and a second run over the
 // same data is served from the durable cache. The models are random, so their words are noise:
 // these tests check the plumbing and the contract, not quality.
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { freePort } from '../../cli/stack/temporal-server';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, type Harness } from '../helpers/env';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
@@ -59,6 +61,30 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
   expect(again.map((v) => v.raw)).toEqual(verdicts.map((v) => v.raw));
   // Served from the cache: same tokens accounted, no model time spent.
   expect(second.stages.find((s) => s.name === 'filter')!.outputs).toEqual({ ...cost, modelSeconds: 0, cachedOutputs: 10 });
+}, 180_000);
+
+test('the judge through an OpenAI-compatible endpoint (adamllm serve) gives the in-process verdicts', async () => {
+  const port = await freePort();
+  const serve = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'cli', 'main.ts'), 'serve', '--model', judgeModel, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      serve.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
+      serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+    });
+    const m = await sampleDataset({ count: 8, seed: 9 });
+    const viaOnnx = specFor(m);
+    Object.assign((viaOnnx.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'onnx', path: judgeModel } });
+    const viaHttp = specFor(m);
+    Object.assign((viaHttp.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'qwen2-tiny', concurrency: 2 } });
+    const a: RunProgress = await (await startRun(h.client, viaOnnx)).result();
+    const b: RunProgress = await (await startRun(h.client, viaHttp)).result();
+    const raw = async (runId: string) => (await h.db.verdict.findMany({ where: { task: { runId } }, orderBy: { task: { synId: 'asc' } } })).map((v) => [v.raw, v.label]);
+    expect(await raw(b.runId)).toEqual(await raw(a.runId));
+    const judges = await h.db.verdict.findMany({ where: { task: { runId: b.runId } }, select: { judge: true }, distinct: ['judge'] });
+    expect(judges).toEqual([{ judge: `openai:http://127.0.0.1:${port}/v1#qwen2-tiny` }]);
+  } finally {
+    serve.kill('SIGKILL');
+  }
 }, 180_000);
 
 test('model synthesizer: raw output and finish reason kept, unparsable output filtered with its reason, cached across runs', async () => {
