@@ -116,6 +116,29 @@ test('model synthesizer: raw output and finish reason kept, unparsable output fi
   expect(second.stages.find((s) => s.name === 'synthesize')!.outputs).toMatchObject({ cachedOutputs: 6, modelSeconds: 0 });
 }, 180_000);
 
+test('the synthesizer through adamllm serve (chat with continue_final_message) gives the in-process raw outputs', async () => {
+  const port = await freePort();
+  const serve = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'cli', 'main.ts'), 'serve', '--model', synthModel, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      serve.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
+      serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+    });
+    const m = await sampleDataset({ count: 4, seed: 13 });
+    const synth = (model: object) => {
+      const spec = specFor(m, { pipeline: ['ingest', 'synthesize'] });
+      Object.assign((spec.stages as Record<string, Record<string, unknown>>).synthesize, { synthesizer: 'model', model, maxNewTokens: 24 });
+      return spec;
+    };
+    const a: RunProgress = await (await startRun(h.client, synth({ backend: 'onnx', path: synthModel }))).result();
+    const b: RunProgress = await (await startRun(h.client, synth({ backend: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'qwen2vl-tiny' }))).result();
+    const raw = async (runId: string) => (await h.db.synthTask.findMany({ where: { runId }, orderBy: { synId: 'asc' } })).map((t) => [t.rawOutput, t.finishReason, t.status]);
+    expect(await raw(b.runId)).toEqual(await raw(a.runId));
+  } finally {
+    serve.kill('SIGKILL');
+  }
+}, 180_000);
+
 test('a GPU worker killed mid-synthesis is replaced; every item gets exactly one task', async () => {
   const m = await sampleDataset({ count: 12, seed: 5 });
   const spec = specFor(m, { pipeline: ['ingest', 'synthesize'] });
