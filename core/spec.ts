@@ -68,13 +68,20 @@ export const ZSynthesizeSettings = z
     ...common,
     synthesizer: z.enum(['rules', 'model']).default('rules').describe('rules: the manual-rules baseline; model: a visual instruction synthesizer'),
     model: ZModelRef.optional().describe('the synthesizer (required when synthesizer is model); the onnx backend runs the Qwen2-VL family'),
-    promptFormat: z.literal('qwen2vl').default('qwen2vl').describe('synthesizer contract (method.md §5.1)'),
+    promptFormat: z
+      .enum(['qwen2vl', 'llava-llama3'])
+      .default('qwen2vl')
+      .describe('synthesizer contract: qwen2vl (method.md §5.1), or llava-llama3 for the released AdaptLLM synthesizer served by vLLM (backend openai)'),
     maxNewTokens: z.number().int().min(1).max(4096).default(512),
     batchSize: z.number().int().min(1).max(256).default(4).describe('items per generate call'),
     cache: z.boolean().default(true).describe('reuse greedy outputs from the durable cache'),
   })
   .strict()
-  .refine((s) => s.synthesizer !== 'model' || s.model !== undefined, { path: ['model'], message: 'required when synthesizer is "model"' });
+  .refine((s) => s.synthesizer !== 'model' || s.model !== undefined, { path: ['model'], message: 'required when synthesizer is "model"' })
+  .refine((s) => !(s.promptFormat === 'llava-llama3' && s.model?.backend === 'onnx'), {
+    path: ['promptFormat'],
+    message: 'llava-llama3 needs backend "openai" (serve the released synthesizer with vLLM): the onnx backend runs the Qwen2-VL family',
+  });
 
 export const ZFilterSettings = z
   .object({

@@ -11,6 +11,9 @@ export interface Decoding {
   stopTokens?: string[];
   /** keep special tokens in the text (the synthesizer's output grammar is made of them) */
   keepSpecialTokens?: boolean;
+  /** do not stop on the model's own EOS ids, only on the stops above (vLLM `ignore_eos`): the
+   * released synthesizer's generation config lists the turn end, which must not stop it */
+  ignoreEos?: boolean;
 }
 
 export interface GenerateRequest {

@@ -60,6 +60,7 @@ export class OpenAIBackend implements GenerateBackend {
       max_tokens: d.maxNewTokens,
       temperature: 0,
       skip_special_tokens: !d.keepSpecialTokens,
+      ...(d.ignoreEos ? { ignore_eos: true } : {}),
       ...(d.stopTokenIds?.length ? { stop_token_ids: d.stopTokenIds } : {}),
       ...(d.stopTokens?.length ? { stop: d.stopTokens } : {}),
     };

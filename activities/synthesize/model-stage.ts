@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import { ErrorTypes } from '../../core/errors';
 import { synthesisChat } from '../../core/chat/qwen2vl';
-import { parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
+import { LLAMA3_SYNTH, LLAMA3_SYSTEM, parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import type { Prisma } from '../db/client';
 import { failure } from '../errors';
 import { cachedGenerate } from '../models/cached-generate';
@@ -14,7 +14,13 @@ import { requireDataset, shardRange, type StageImplementation } from '../stage/c
 import { planOverAcceptedItems, synthesisLedger } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
 
-const CONTRACTS = { qwen2vl: QWEN2VL_SYNTH } as const;
+/** Per prompt format: the contract, its chat form for chat APIs, and the decoding it needs. */
+const FORMATS = {
+  qwen2vl: { contract: QWEN2VL_SYNTH, chat: (caption: string) => synthesisChat(caption), ignoreEos: false },
+  // The released synthesizer: llava_llama_3 system sentence; stop only on <|end_of_text|>, never
+  // on <|eot_id|>, which its generation config lists as EOS (method.md §4.3).
+  'llava-llama3': { contract: LLAMA3_SYNTH, chat: (caption: string) => synthesisChat(caption, LLAMA3_SYSTEM), ignoreEos: true },
+} as const;
 
 export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   reset: rulesSynthesizeStage.reset,
@@ -26,7 +32,8 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   async shard(ctx, shard) {
     const s = ctx.settings;
     if (!s.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.synthesize.model: required when synthesizer is "model"');
-    const contract = CONTRACTS[s.promptFormat];
+    const format = FORMATS[s.promptFormat];
+    const contract = format.contract;
     const backend = await backendFor(s.model);
     const dataset = await requireDataset(ctx);
     const { lo, hi } = shardRange(shard, s.shardSize);
@@ -35,7 +42,12 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
       select: { id: true, synId: true, caption: true, resolvedPath: true },
       orderBy: { synId: 'asc' },
     });
-    const decoding = { maxNewTokens: s.maxNewTokens, stopTokens: [contract.END], keepSpecialTokens: true };
+    const decoding = {
+      maxNewTokens: s.maxNewTokens,
+      ...(s.promptFormat === 'llava-llama3' ? { stopTokenIds: [contract.endId] } : { stopTokens: [contract.END] }),
+      keepSpecialTokens: true,
+      ignoreEos: format.ignoreEos,
+    };
     let done = 0;
     for (let i = 0; i < items.length; i += s.batchSize) {
       if (ctx.cancelled.aborted) throw new Error('cancelled');
@@ -50,7 +62,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
           rows.push({ ...base(it), status: 'FAILED', reason: `image unreadable: ${(e as Error).message}` });
         }
       }
-      const results = await cachedGenerate(ctx.db, backend, contract.promptFormat, ready.map((r) => ({ prompt: synthesisPrompt(contract, r.item.caption ?? ''), chat: synthesisChat(r.item.caption ?? ''), images: [r.image] })), decoding, s.cache);
+      const results = await cachedGenerate(ctx.db, backend, contract.promptFormat, ready.map((r) => ({ prompt: synthesisPrompt(contract, r.item.caption ?? ''), chat: format.chat(r.item.caption ?? ''), images: [r.image] })), decoding, s.cache);
       ready.forEach(({ item }, j) => {
         const out = results[j];
         const parsed = parseSynthesis(out.text, contract);

@@ -35,10 +35,10 @@ export function renderQwen2VL(chat: ChatPrompt): string {
 }
 
 /** The synthesizer's prompt as chat: caption turn, then an open, empty user turn (method.md §5.1). */
-export function synthesisChat(caption: string): ChatPrompt {
+export function synthesisChat(caption: string, system = DEFAULT_SYSTEM): ChatPrompt {
   return {
     messages: [
-      { role: 'system', content: DEFAULT_SYSTEM },
+      { role: 'system', content: system },
       { role: 'user', content: [{ type: 'image', index: 0 }, { type: 'text', text: '\nDescribe the image.' }] },
       { role: 'assistant', content: caption },
       { role: 'user', content: '' },

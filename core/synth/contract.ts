@@ -24,14 +24,14 @@ export interface SynthContract {
   tokenizerAddsBos: boolean;
 }
 
-const L3_SYSTEM =
+export const LLAMA3_SYSTEM =
   'You are a helpful language and vision assistant. You are able to understand the visual content that the user provides, and assist the user with a variety of tasks using natural language.';
 
 /** The released AdaptLLM/visual-instruction-synthesizer (LLaVA-NeXT-Llama3, `llava_llama_3`). */
 export const LLAMA3_SYNTH: SynthContract = {
   promptFormat: 'llava-llama3-synth-v1',
   prefix:
-    `<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n${L3_SYSTEM}<|eot_id|>` +
+    `<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n${LLAMA3_SYSTEM}<|eot_id|>` +
     `<|start_header_id|>user<|end_header_id|>\n\n<|reserved_special_token_4|>\n${CAPTION_HINT}<|eot_id|>` +
     `<|start_header_id|>assistant<|end_header_id|>\n\n`,
   afterCaption: '<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n',

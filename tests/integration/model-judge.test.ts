@@ -4,6 +4,8 @@
 // same data is served from the durable cache. The models are random, so their words are noise:
 // these tests check the plumbing and the contract, not quality.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { freePort } from '../../cli/stack/temporal-server';
 import type { RunProgress } from '../../core/types';
@@ -137,6 +139,52 @@ test('the synthesizer through adamllm serve (chat with continue_final_message) g
   } finally {
     serve.kill('SIGKILL');
   }
+}, 180_000);
+
+test('released synthesizer format (llava-llama3) through an OpenAI-compatible endpoint: the request vLLM needs, and the Llama-3 grammar parsed', async () => {
+  // A stand-in for vLLM serving AdaptLLM/visual-instruction-synthesizer: it records each
+  // request and answers in the released model's output grammar (method.md §4.4).
+  const P = 'Answer with a precise response.\n';
+  const I = 'Answer with an informative response.\n';
+  const SEP = '<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n';
+  const UH = '<|start_header_id|>user<|end_header_id|>\n\n';
+  const answer = `${P}What dish is this?${SEP}Soup<|eot_id|>${UH}${I}What dish is this?${SEP}A bowl of hot soup.<|eot_id|>`;
+  const bodies: Record<string, unknown>[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: answer }, finish_reason: 'stop' }], usage: { prompt_tokens: 900, completion_tokens: 40 } }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    const m = await sampleDataset({ count: 3, seed: 17 });
+    const spec = specFor(m, { pipeline: ['ingest', 'synthesize'] });
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    Object.assign((spec.stages as Record<string, Record<string, unknown>>).synthesize, { synthesizer: 'model', promptFormat: 'llava-llama3', model: { backend: 'openai', baseUrl, model: 'AdaptLLM/visual-instruction-synthesizer' } });
+    const run: RunProgress = await (await startRun(h.client, spec)).result();
+    expect(run.stages[1].counts).toEqual({ in: 3, out: 3, filtered: 0, failed: 0 });
+    const tasks = await h.db.synthTask.findMany({ where: { runId: run.runId } });
+    expect(tasks.map((t) => [t.question, t.precise, t.informative, t.promptFormat])).toEqual(Array(3).fill(['What dish is this?', 'Soup', 'A bowl of hot soup.', 'llava-llama3-synth-v1']));
+    expect(bodies).toHaveLength(3);
+    const body = bodies[0] as { messages: { role: string; content: unknown }[] } & Record<string, unknown>;
+    expect(body).toMatchObject({ model: 'AdaptLLM/visual-instruction-synthesizer', temperature: 0, max_tokens: 512, add_generation_prompt: false, continue_final_message: true, skip_special_tokens: false, ignore_eos: true, stop_token_ids: [128001] });
+    expect(body.messages.map((x) => x.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(body.messages[0].content).toMatch(/^You are a helpful language and vision assistant\./);
+    expect(body.messages[1].content).toEqual([{ type: 'image_url', image_url: { url: expect.stringMatching(/^data:image\/(png|jpeg);base64,/) } }, { type: 'text', text: '\nDescribe the image.' }]);
+    expect(body.messages[3].content).toBe('');
+  } finally {
+    server.close();
+  }
+
+  // The onnx backend cannot run the released (LLaVA-NeXT) model: the spec says so up front.
+  const bad = specFor(await sampleDataset({ count: 1 }));
+  Object.assign((bad.stages as Record<string, Record<string, unknown>>).synthesize, { synthesizer: 'model', promptFormat: 'llava-llama3', model: { backend: 'onnx', path: synthModel } });
+  const err = await (await startRun(h.client, bad)).result().catch((e) => e);
+  expect(err.cause.message).toContain('spec.stages.synthesize.promptFormat: llava-llama3 needs backend "openai"');
 }, 180_000);
 
 test('a GPU worker killed mid-synthesis is replaced; every item gets exactly one task', async () => {
