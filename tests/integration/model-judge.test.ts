@@ -3,11 +3,10 @@
 // (Qwen2-VL). Rows link back with raw text, the accounting holds, and a second run over the
 // same data is served from the durable cache. The models are random, so their words are noise:
 // these tests check the plumbing and the contract, not quality.
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { freePort } from '../../cli/stack/temporal-server';
+import { startServe } from '../helpers/processes';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, type Harness } from '../helpers/env';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
@@ -66,26 +65,21 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
 }, 180_000);
 
 test('the judge through an OpenAI-compatible endpoint (adamllm serve) gives the in-process verdicts', async () => {
-  const port = await freePort();
-  const serve = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'cli', 'main.ts'), 'serve', '--model', judgeModel, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const serve = await startServe(judgeModel);
   try {
-    await new Promise<void>((resolve, reject) => {
-      serve.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
-      serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
-    });
     const m = await sampleDataset({ count: 8, seed: 9 });
     const viaOnnx = specFor(m);
     Object.assign((viaOnnx.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'onnx', path: judgeModel } });
     const viaHttp = specFor(m);
-    Object.assign((viaHttp.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'qwen2-tiny', concurrency: 2 } });
+    Object.assign((viaHttp.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'openai', baseUrl: serve.baseUrl, model: 'qwen2-tiny', concurrency: 2 } });
     const a: RunProgress = await (await startRun(h.client, viaOnnx)).result();
     const b: RunProgress = await (await startRun(h.client, viaHttp)).result();
     const raw = async (runId: string) => (await h.db.verdict.findMany({ where: { task: { runId } }, orderBy: { task: { synId: 'asc' } } })).map((v) => [v.raw, v.label]);
     expect(await raw(b.runId)).toEqual(await raw(a.runId));
     const judges = await h.db.verdict.findMany({ where: { task: { runId: b.runId } }, select: { judge: true }, distinct: ['judge'] });
-    expect(judges).toEqual([{ judge: `openai:http://127.0.0.1:${port}/v1#qwen2-tiny` }]);
+    expect(judges).toEqual([{ judge: `openai:${serve.baseUrl}#qwen2-tiny` }]);
   } finally {
-    serve.kill('SIGKILL');
+    serve.stop();
   }
 }, 180_000);
 
@@ -119,13 +113,8 @@ test('model synthesizer: raw output and finish reason kept, unparsable output fi
 }, 180_000);
 
 test('the synthesizer through adamllm serve (chat with continue_final_message) gives the in-process raw outputs', async () => {
-  const port = await freePort();
-  const serve = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'cli', 'main.ts'), 'serve', '--model', synthModel, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const serve = await startServe(synthModel);
   try {
-    await new Promise<void>((resolve, reject) => {
-      serve.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
-      serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
-    });
     const m = await sampleDataset({ count: 4, seed: 13 });
     const synth = (model: object) => {
       const spec = specFor(m, { pipeline: ['ingest', 'synthesize'] });
@@ -133,11 +122,11 @@ test('the synthesizer through adamllm serve (chat with continue_final_message) g
       return spec;
     };
     const a: RunProgress = await (await startRun(h.client, synth({ backend: 'onnx', path: synthModel }))).result();
-    const b: RunProgress = await (await startRun(h.client, synth({ backend: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, model: 'qwen2vl-tiny' }))).result();
+    const b: RunProgress = await (await startRun(h.client, synth({ backend: 'openai', baseUrl: serve.baseUrl, model: 'qwen2vl-tiny' }))).result();
     const raw = async (runId: string) => (await h.db.synthTask.findMany({ where: { runId }, orderBy: { synId: 'asc' } })).map((t) => [t.rawOutput, t.finishReason, t.status]);
     expect(await raw(b.runId)).toEqual(await raw(a.runId));
   } finally {
-    serve.kill('SIGKILL');
+    serve.stop();
   }
 }, 180_000);
 

@@ -1,17 +1,14 @@
 // The onnx backend on the tiny models: raw prompts in, exact greedy ids out (PyTorch's, from
 // reference_generations.json), stop ids and length limits reported as finish reasons.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { ROOT, runTs } from '../helpers/processes';
 
-const exec = promisify(execFile);
-const root = path.join(__dirname, '..', '..');
-const out = path.join(root, 'models', 'out');
+const out = path.join(ROOT, 'models', 'out');
 const reference = JSON.parse(fs.readFileSync(path.join(out, 'reference_generations.json'), 'utf8'));
 
 test('greedy ids equal PyTorch for the text LM (single, left-padded batch) and Qwen2-VL with an image; stop ids end generation', async () => {
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', path.join(root, 'tests', 'helpers', 'onnx-backend-run.ts'), out], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await runTs('tests/helpers/onnx-backend-run.ts', [out]);
   const r = JSON.parse(stdout);
   const text = reference['qwen2-tiny'];
   expect(r.identity).toMatch(/^onnx:[0-9a-f]{64}$/);

@@ -2,32 +2,22 @@
 // Qwen2-VL: the chat form of a prompt gives the same text as the in-process onnx backend on the
 // raw prompt; 503s are retried with backoff; the API key goes only into the Authorization header;
 // a 400 is not retried.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { OpenAIBackend } from '../../activities/models/openai-backend';
-import { freePort } from '../../cli/stack/temporal-server';
+import { ROOT, runTs, startServe } from '../helpers/processes';
 
-const exec = promisify(execFile);
-const root = path.join(__dirname, '..', '..');
-const out = path.join(root, 'models', 'out');
-let serve: ChildProcess;
+const out = path.join(ROOT, 'models', 'out');
+let serve: Awaited<ReturnType<typeof startServe>>;
 let port: number;
 
 beforeAll(async () => {
-  port = await freePort();
-  serve = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cli', 'main.ts'), 'serve', '--model', path.join(out, 'qwen2vl-tiny'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    serve.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve());
-    serve.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
-  });
+  serve = await startServe(path.join(out, 'qwen2vl-tiny'));
+  port = serve.port;
 }, 60_000);
-afterAll(() => {
-  serve.kill('SIGKILL');
-});
+afterAll(() => serve.stop());
 
 const evalChat = {
   messages: [{ role: 'user' as const, content: [{ type: 'image' as const, index: 0 }, { type: 'text' as const, text: 'Describe this image.' }] }],
@@ -36,7 +26,7 @@ const evalChat = {
 };
 
 test('chat through `adamllm serve` equals the onnx backend on the raw prompt', async () => {
-  const local = JSON.parse((await exec(process.execPath, ['--import', 'tsx', path.join(root, 'tests', 'helpers', 'onnx-backend-run.ts'), out], { cwd: root, maxBuffer: 1 << 24 })).stdout);
+  const local = JSON.parse((await runTs('tests/helpers/onnx-backend-run.ts', [out])).stdout);
   const image = fs.readFileSync(path.join(out, 'reference_image.png'));
   const backend = new OpenAIBackend({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'qwen2vl-tiny' });
   const [r] = await backend.generate([{ prompt: '', chat: evalChat, images: [image] }], { maxNewTokens: 16, stopTokenIds: [-1], keepSpecialTokens: true });

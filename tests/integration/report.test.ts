@@ -1,15 +1,13 @@
 // Scores recorded into a run's history (base and adapted), then the run report: Markdown with
 // the funnel and base-vs-adapted deltas, and a PNG chart.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
+import { runCli } from '../helpers/processes';
 import { sampleDataset, specFor, startRun } from '../helpers/runs';
 
-const exec = promisify(execFile);
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
@@ -17,8 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const cli = (...args: string[]) =>
-  exec(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'cli', 'main.ts'), ...args], { env: { ...process.env, DATABASE_URL: testEnv().databaseUrl } });
+const cli = (...args: string[]) => runCli(args, { ...process.env, DATABASE_URL: testEnv().databaseUrl });
 
 function predictions(preds: string[]): string {
   const rows = [

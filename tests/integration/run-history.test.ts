@@ -1,14 +1,12 @@
 // Run history from Postgres through the CLI: list, show and compare, with --json, and with
 // Temporal unreachable (the history must not depend on Temporal's retention).
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { RunProgress } from '../../core/types';
 import { harness, testEnv, type Harness } from '../helpers/env';
+import { runCli } from '../helpers/processes';
 import { sampleDataset, specFor, startRun } from '../helpers/runs';
 
-const exec = promisify(execFile);
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
@@ -17,9 +15,7 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await exec(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'cli', 'main.ts'), ...args], {
-    env: { ...process.env, DATABASE_URL: testEnv().databaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' },
-  });
+  const { stdout } = await runCli(args, { ...process.env, DATABASE_URL: testEnv().databaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' });
   return stdout;
 }
 

@@ -1,13 +1,10 @@
 // `adamllm score` end to end: the paper's keys and scale per task, --per-row, clear errors.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { tempDir } from '../helpers/env';
+import { runCli } from '../helpers/processes';
 
-const exec = promisify(execFile);
-const cliPath = path.join(__dirname, '..', '..', 'cli', 'main.ts');
-const cli = (...args: string[]) => exec(process.execPath, ['--import', 'tsx', cliPath, 'score', ...args]);
+const cli = (...args: string[]) => runCli(['score', ...args]);
 
 function jsonl(rows: object[]): string {
   const f = path.join(tempDir('score'), 'pred.jsonl');
