@@ -9,6 +9,8 @@ import { rulesSynthesizeStage } from './synthesize/rules-stage';
 import { rulesFilterStage } from './filter/rules-stage';
 import { composeStage } from './compose/compose-stage';
 import { exportStage } from './export/llama-factory';
+import { evaluateStage } from './evaluate/evaluate-stage';
+import { reportStage } from './evaluate/report-stage';
 
 export type StageRegistry = { [K in StageName]?: StageImplementation<K> };
 
@@ -28,4 +30,6 @@ export const defaultStageRegistry: StageRegistry = {
   filter: bySetting<'filter'>((ctx) => (ctx.settings.judge === 'model' ? modelJudgeStage : rulesFilterStage)),
   compose: composeStage,
   export: exportStage,
+  evaluate: evaluateStage,
+  report: reportStage,
 };

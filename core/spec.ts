@@ -1,12 +1,17 @@
 // The run spec: one JSON document naming everything that decides a result. Pure (zod only),
 // so the workflow validates it inside the sandbox and fails fast naming the field.
 import { z } from 'zod';
+import { PROMPT_FAMILIES } from './eval/prompts';
+import { EVAL_MAX_PIXELS, EVAL_MIN_PIXELS } from './eval/smart-resize';
+import { TASK_NAMES } from './eval/task-names';
 
 export const SPEC_VERSION = 1;
 
 /** Canonical stage order; a spec's pipeline must follow it. */
-export const STAGE_ORDER = ['ingest', 'synthesize', 'filter', 'compose', 'export'] as const;
+export const STAGE_ORDER = ['ingest', 'synthesize', 'filter', 'compose', 'export', 'evaluate', 'report'] as const;
 export type StageName = (typeof STAGE_ORDER)[number];
+/** What a spec without `pipeline` runs: the data stages (evaluation needs benchmarks and models named). */
+export const DEFAULT_PIPELINE: StageName[] = ['ingest', 'synthesize', 'filter', 'compose', 'export'];
 
 const ZRetry = z
   .object({
@@ -115,12 +120,63 @@ export const ZExportSettings = z
   })
   .strict();
 
+export const ZBenchmark = z
+  .object({
+    task: z.enum(TASK_NAMES).describe('a task of the benchmark registry (core/eval/tasks.ts)'),
+    path: z
+      .string()
+      .regex(/\.(arrow|parquet|jsonl)$/, 'a .arrow, .parquet or .jsonl file')
+      .describe('the split as downloaded (Arrow or Parquet, image as {bytes, path}) or JSONL with image paths; relative paths resolve against the worker directory'),
+    limit: z.number().int().positive().optional().describe('evaluate the first N rows only (a smoke run; the score is then not the paper\'s)'),
+  })
+  .strict();
+
+export const ZEvalTarget = z
+  .object({
+    kind: z.enum(['base', 'adapted']),
+    name: z.string().regex(/^[\w.\/:-]+$/).optional().describe('display name; defaults to the model folder\'s name or the served model name'),
+    model: ZModelRef,
+  })
+  .strict();
+
+export const ZEvaluateSettings = z
+  .object({
+    ...common,
+    shardSize: z.number().int().min(1).max(100_000).default(32).describe('benchmark rows per shard activity'),
+    benchmarks: z.array(ZBenchmark).default([]).describe('required when the pipeline has evaluate'),
+    models: z.array(ZEvalTarget).default([]).describe('the models to evaluate, typically one base and one adapted; required when the pipeline has evaluate'),
+    promptFamily: z
+      .enum(PROMPT_FAMILIES)
+      .default('qwen2vl')
+      .describe('prompt wrapping of method.md §10.2; the onnx backend runs qwen2vl only'),
+    minPixels: z.number().int().positive().default(EVAL_MIN_PIXELS).describe('Qwen2-VL smart_resize lower bound'),
+    maxPixels: z.number().int().positive().default(EVAL_MAX_PIXELS).describe('Qwen2-VL smart_resize upper bound'),
+    maxNewTokens: z.number().int().min(1).max(8192).optional().describe('overrides every task\'s budget (smoke runs); by default each task\'s own (1024 or 256)'),
+    batchSize: z.number().int().min(1).max(256).default(4).describe('rows per generate call'),
+    cache: z.boolean().default(true).describe('reuse greedy outputs from the durable cache'),
+    f1Convention: z.enum(['sklearn>=1.3', 'sklearn-1.2']).default('sklearn>=1.3').describe('FoodSeg103 zero-division convention'),
+  })
+  .strict()
+  .refine((s) => s.minPixels <= s.maxPixels, { path: ['minPixels'], message: 'must not exceed maxPixels' })
+  .refine((s) => s.promptFamily === 'qwen2vl' || s.models.every((m) => m.model.backend === 'openai'), {
+    path: ['promptFamily'],
+    message: 'llava-llama3 and mllama need backend "openai" (a vLLM server): the onnx backend runs the Qwen2-VL family',
+  });
+
+export const ZReportSettings = z
+  .object({
+    retry: ZRetry.prefault({}),
+  })
+  .strict();
+
 export const stageSettingsSchemas = {
   ingest: ZIngestSettings,
   synthesize: ZSynthesizeSettings,
   filter: ZFilterSettings,
   compose: ZComposeSettings,
   export: ZExportSettings,
+  evaluate: ZEvaluateSettings,
+  report: ZReportSettings,
 } as const;
 
 export type TIngestSettings = z.infer<typeof ZIngestSettings>;
@@ -128,6 +184,7 @@ export type TSynthesizeSettings = z.infer<typeof ZSynthesizeSettings>;
 export type TFilterSettings = z.infer<typeof ZFilterSettings>;
 export type TComposeSettings = z.infer<typeof ZComposeSettings>;
 export type TExportSettings = z.infer<typeof ZExportSettings>;
+export type TEvaluateSettings = z.infer<typeof ZEvaluateSettings>;
 export type TStageSettings = { [K in StageName]: z.infer<(typeof stageSettingsSchemas)[K]> };
 
 export const ZDataset = z
@@ -148,7 +205,7 @@ export const ZRunSpec = z
     domain: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
     description: z.string().optional(),
     dataset: ZDataset,
-    pipeline: z.array(z.enum(STAGE_ORDER)).min(1).default([...STAGE_ORDER]),
+    pipeline: z.array(z.enum(STAGE_ORDER)).min(1).default([...DEFAULT_PIPELINE]),
     stages: z
       .object({
         ingest: ZIngestSettings.prefault({}),
@@ -156,6 +213,8 @@ export const ZRunSpec = z
         filter: ZFilterSettings.prefault({}),
         compose: ZComposeSettings.prefault({}),
         export: ZExportSettings.prefault({}),
+        evaluate: ZEvaluateSettings.prefault({}),
+        report: ZReportSettings.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -177,6 +236,11 @@ export const ZRunSpec = z
     });
     if (spec.pipeline[0] !== 'ingest') {
       ctx.addIssue({ code: 'custom', path: ['pipeline', 0], message: 'a pipeline starts with ingest (stages read this run\'s items)' });
+    }
+    if (spec.pipeline.includes('evaluate')) {
+      for (const field of ['benchmarks', 'models'] as const) {
+        if (spec.stages.evaluate[field].length === 0) ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', field], message: 'required (at least one) when the pipeline has evaluate' });
+      }
     }
   });
 

@@ -28,16 +28,61 @@ function check(task: EvalTask | undefined, row: Record<string, unknown>, where: 
   if (missing.length) throw new BenchmarkFileError(`${where}: missing field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for ${task.name}`);
 }
 
-export async function* readBenchmark(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+/** Rows [from, to) of the split; Parquet row groups and Arrow batches outside it are not decoded. */
+export interface RowRange {
+  from?: number;
+  to?: number;
+}
+
+async function* rowsOf(file: string, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
   try {
     await fs.access(file);
   } catch {
     throw new BenchmarkFileError(`benchmark file not found: ${file}`);
   }
-  if (file.endsWith('.parquet')) yield* readParquet(file, task);
-  else if (file.endsWith('.arrow')) yield* readArrow(file, task);
+  if (file.endsWith('.parquet')) yield* readParquet(file, task, range);
+  else if (file.endsWith('.arrow')) yield* readArrow(file, task, range);
   else if (file.endsWith('.jsonl')) yield* readJsonl(file, task);
   else throw new BenchmarkFileError(`${file}: expected a .arrow, .parquet or .jsonl benchmark file`);
+}
+
+export async function* readBenchmark(file: string, task?: EvalTask, range: RowRange = {}): AsyncGenerator<BenchmarkRow> {
+  const r = { from: range.from ?? 0, to: range.to ?? Infinity };
+  for await (const row of rowsOf(file, task, r)) {
+    if (row.index >= r.to) return;
+    if (row.index >= r.from) yield row;
+  }
+}
+
+/** The number of rows in a split (Parquet: from the footer; Arrow: batch lengths; JSONL: non-empty lines). */
+export async function countBenchmarkRows(file: string): Promise<number> {
+  try {
+    await fs.access(file);
+  } catch {
+    throw new BenchmarkFileError(`benchmark file not found: ${file}`);
+  }
+  if (file.endsWith('.parquet')) {
+    const { buffer, close } = await fileBuffer(file);
+    try {
+      const metadata = await parquetMetadataAsync(buffer).catch((e: Error) => {
+        throw new BenchmarkFileError(`${file}: not a Parquet file (${e.message})`);
+      });
+      return Number(metadata.num_rows);
+    } finally {
+      await close();
+    }
+  }
+  if (file.endsWith('.arrow')) {
+    let n = 0;
+    for await (const batch of await openArrow(file)) n += batch.numRows;
+    return n;
+  }
+  if (file.endsWith('.jsonl')) {
+    let n = 0;
+    for await (const line of readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line.trim() !== '') n++;
+    return n;
+  }
+  throw new BenchmarkFileError(`${file}: expected a .arrow, .parquet or .jsonl benchmark file`);
 }
 
 /** Arrow values as plain JS: vectors (list columns) become arrays, struct rows objects; bytes stay bytes. */
@@ -49,16 +94,25 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-async function* readArrow(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
-  let reader: RecordBatchReader;
+async function openArrow(file: string): Promise<RecordBatchReader> {
   try {
-    reader = await RecordBatchReader.from(openStream(file));
+    const reader = await RecordBatchReader.from(openStream(file));
     await reader.open();
+    return reader;
   } catch (e) {
     throw new BenchmarkFileError(`${file}: not an Arrow IPC stream (${(e as Error).message})`);
   }
+}
+
+async function* readArrow(file: string, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
+  const reader = await openArrow(file);
   let index = 0;
   for await (const batch of reader) {
+    if (index >= range.to) break;
+    if (index + batch.numRows <= range.from) {
+      index += batch.numRows;
+      continue;
+    }
     for (let i = 0; i < batch.numRows; i++, index++) {
       const { image, ...fields } = plain(batch.get(i)) as Record<string, unknown>;
       check(task, fields, `${file} row ${index}`);
@@ -85,22 +139,27 @@ async function fileBuffer(file: string): Promise<{ buffer: AsyncBuffer; close: (
   };
 }
 
-async function* readParquet(file: string, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+async function* readParquet(file: string, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
   const { buffer, close } = await fileBuffer(file);
   try {
-    yield* readParquetRows(file, buffer, task);
+    yield* readParquetRows(file, buffer, task, range);
   } finally {
     await close();
   }
 }
 
-async function* readParquetRows(file: string, buffer: AsyncBuffer, task?: EvalTask): AsyncGenerator<BenchmarkRow> {
+async function* readParquetRows(file: string, buffer: AsyncBuffer, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
   const metadata = await parquetMetadataAsync(buffer).catch((e: Error) => {
     throw new BenchmarkFileError(`${file}: not a Parquet file (${e.message})`);
   });
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
+    if (start >= range.to) break;
+    if (end <= range.from) {
+      start = end;
+      continue;
+    }
     // utf8: false keeps unannotated binary (the image bytes) as bytes; STRING columns stay text.
     const rows = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end, utf8: false })) as Record<string, unknown>[];
     for (const [k, row] of rows.entries()) {

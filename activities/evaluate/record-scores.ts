@@ -64,10 +64,14 @@ export async function recordMetrics(db: Db, runId: string, modelId: string, repo
   const details = { missing: report.missing, random: report.random, errors: report.errors, f1Convention: report.f1Convention ?? null } as PrismaTypes.InputJsonValue;
   for (const [key, value] of Object.entries(report.metrics)) {
     if (key === 'test_num') continue;
-    await db.metric.upsert({
+    const row = await db.metric.upsert({
       where: { runId_modelId_task_key: { runId, modelId, task: report.task, key } },
       create: { runId, modelId, task: report.task, key, value, testNum, details },
       update: { value, testNum, details },
+      select: { id: true },
     });
+    // Prisma's parameter encoding can drop the last bit of a double (prisma#11096); the value
+    // goes again as text, which Postgres parses exactly, so the stored score is the computed one.
+    if (value !== null) await db.$executeRaw`UPDATE "Metric" SET "value" = ${String(value)}::float8 WHERE "id" = ${row.id}`;
   }
 }

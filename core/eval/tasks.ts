@@ -7,6 +7,7 @@ import { parseMultipleChoice, type ParseStage } from './multiple-choice';
 import { parseMultiLabel, sampleF1, sampleRecall, type F1Convention, type Vocabulary } from './multilabel';
 import { rougeL } from './rouge';
 import { closedHit, openRecall } from './vqa';
+import { TASK_NAMES, type TaskName } from './task-names';
 
 export interface EvalRow {
   input?: string;
@@ -80,8 +81,7 @@ export class Aggregator {
   }
 }
 
-export const TASK_NAMES = ['VQA_RAD', 'SLAKE', 'PathVQA', 'PMC_VQA', 'Recipe1M', 'Food101', 'FoodSeg103', 'Nutrition5K'] as const;
-export type TaskName = (typeof TASK_NAMES)[number];
+export { TASK_NAMES, type TaskName };
 
 const text = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
 

@@ -12,9 +12,10 @@ function issues(input: unknown): string[] {
   return [];
 }
 
-test('a minimal spec gets the full pipeline and documented defaults', () => {
+test('a minimal spec gets the data pipeline and documented defaults', () => {
   const s = parseRunSpec(minimal);
-  expect(s.pipeline).toEqual([...STAGE_ORDER]);
+  expect(s.pipeline).toEqual(['ingest', 'synthesize', 'filter', 'compose', 'export']);
+  expect(STAGE_ORDER).toEqual([...s.pipeline, 'evaluate', 'report']);
   expect(s.stages.ingest).toMatchObject({ shardSize: 256, maxPixels: 50_000_000, failOn: 'warning', dedupImages: true, retry: { maximumAttempts: 3 } });
   expect(s.stages.compose.unjudged).toBe('caption-only');
   expect(s.stages.export).toMatchObject({ imagePaths: 'absolute', fileName: 'image_caption_and_synthetic_task.json' });
@@ -51,4 +52,19 @@ test('an operator patch merges deeply and is validated', () => {
   expect(patchStageSettings('ingest', s.stages.ingest, undefined)).toBe(s.stages.ingest);
   expect(() => patchStageSettings('ingest', s.stages.ingest, { maxPixels: 'many' })).toThrow(/stages\.ingest\.maxPixels/);
   expect(() => patchStageSettings('ingest', s.stages.ingest, [1])).toThrow(/must be an object/);
+});
+
+test('evaluate in the pipeline needs benchmarks and models; non-Qwen prompt families need a server', () => {
+  const withEval = { ...minimal, pipeline: ['ingest', 'export', 'evaluate', 'report'] };
+  expect(issues(withEval)).toEqual(['spec.stages.evaluate.benchmarks: required (at least one) when the pipeline has evaluate', 'spec.stages.evaluate.models: required (at least one) when the pipeline has evaluate']);
+  const evaluate = { benchmarks: [{ task: 'VQA_RAD', path: 'b/vqa_rad.parquet' }], models: [{ kind: 'base', model: { backend: 'onnx', path: 'models/base' } }] };
+  const ok = parseRunSpec({ ...withEval, stages: { evaluate } });
+  expect(ok.stages.evaluate).toMatchObject({ promptFamily: 'qwen2vl', minPixels: 50176, maxPixels: 1003520, shardSize: 32, f1Convention: 'sklearn>=1.3' });
+  expect(issues({ ...withEval, stages: { evaluate: { ...evaluate, promptFamily: 'mllama' } } })).toEqual([
+    'spec.stages.evaluate.promptFamily: llava-llama3 and mllama need backend "openai" (a vLLM server): the onnx backend runs the Qwen2-VL family',
+  ]);
+  expect(issues({ ...withEval, stages: { evaluate: { ...evaluate, benchmarks: [{ task: 'VQA', path: 'x.csv' }] } } })).toEqual([
+    expect.stringMatching(/^spec\.stages\.evaluate\.benchmarks\.0\.task: /),
+    'spec.stages.evaluate.benchmarks.0.path: a .arrow, .parquet or .jsonl file',
+  ]);
 });

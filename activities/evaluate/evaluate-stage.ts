@@ -1,0 +1,270 @@
+// The evaluate stage (GPU queue): every named model answers every named benchmark, greedily,
+// with the task's token budget and the family's prompt wrapping (method.md §10). Plan lays
+// out one Evaluation per (model, benchmark) and shards over its rows; a shard answers only
+// rows with no prediction under the same setup yet, so a retry resumes and a second run reuses
+// a base model's answers; finalize aggregates the stored per-row scores into the paper's metrics.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorTypes } from '../../core/errors';
+import { evalPrompt } from '../../core/eval/prompts';
+import { Aggregator, TASKS, type EvalRow, type RowScore } from '../../core/eval/tasks';
+import type { TEvaluateSettings } from '../../core/spec';
+import { canonicalJson } from '../bookkeeping/canonical-json';
+import type { PrismaTypes } from '../db/client';
+import { failure } from '../errors';
+import { backendFor } from '../models/backend-for';
+import { cachedGenerate } from '../models/cached-generate';
+import type { StageContext, StageImplementation } from '../stage/context';
+import { accounted } from '../stage/counts';
+import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
+import { prepareEvalImage } from './eval-image';
+import { recordMetrics } from './record-scores';
+import { modelRowFor } from './targets';
+
+type Ctx = StageContext<'evaluate'>;
+const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** What a prediction depends on besides the model and the row: reusable only under the same setup. */
+function setupOf(s: TEvaluateSettings, task: keyof typeof TASKS, fileSha: string) {
+  return {
+    promptVersion: evalPrompt(s.promptFamily, '').version,
+    ...(s.promptFamily === 'qwen2vl' ? { minPixels: s.minPixels, maxPixels: s.maxPixels } : {}),
+    maxNewTokens: s.maxNewTokens ?? TASKS[task].maxNewTokens,
+    ...(task === 'FoodSeg103' ? { f1Convention: s.f1Convention } : {}),
+    fileSha256: fileSha,
+  };
+}
+
+function requireTargets(s: TEvaluateSettings): void {
+  if (s.benchmarks.length === 0) throw failure(ErrorTypes.InvalidRunSpec, 'stages.evaluate.benchmarks: required (at least one) when the pipeline has evaluate');
+  if (s.models.length === 0) throw failure(ErrorTypes.InvalidRunSpec, 'stages.evaluate.models: required (at least one) when the pipeline has evaluate');
+}
+
+async function planEvaluations(ctx: Ctx) {
+  const s = ctx.settings;
+  requireTargets(s);
+  const files = new Map<string, { sha: string; rows: number }>();
+  for (const b of s.benchmarks) {
+    const file = path.resolve(b.path);
+    if (files.has(file)) continue;
+    try {
+      files.set(file, { rows: await countBenchmarkRows(file), sha: await fileSha256(file) });
+    } catch (e) {
+      throw failure(ErrorTypes.InvalidInput, `stages.evaluate.benchmarks: ${(e as Error).message}`);
+    }
+  }
+  let position = 0;
+  for (const target of s.models) {
+    let modelId: string;
+    try {
+      modelId = await modelRowFor(ctx.db, target, s.promptFamily);
+    } catch (e) {
+      throw failure(ErrorTypes.InvalidInput, `stages.evaluate.models: cannot read model ${target.model.backend === 'onnx' ? target.model.path : target.model.model}: ${(e as Error).message}`);
+    }
+    for (const b of s.benchmarks) {
+      const file = path.resolve(b.path);
+      const f = files.get(file)!;
+      const setup = setupOf(s, b.task, f.sha);
+      const data = {
+        modelId,
+        kind: target.kind === 'base' ? ('BASE' as const) : ('ADAPTED' as const),
+        task: b.task,
+        benchmark: file,
+        fileSha256: f.sha,
+        rows: Math.min(f.rows, b.limit ?? Infinity),
+        setupHash: sha256(canonicalJson(setup)),
+        setup: setup as PrismaTypes.InputJsonValue,
+      };
+      await ctx.db.evaluation.upsert({ where: { runId_position: { runId: ctx.runId, position } }, create: { runId: ctx.runId, position, ...data }, update: data });
+      position++;
+    }
+  }
+  // a patched retry with fewer targets leaves no stale plan behind
+  await ctx.db.evaluation.deleteMany({ where: { runId: ctx.runId, position: { gte: position } } });
+}
+
+async function evaluations(ctx: Ctx) {
+  return ctx.db.evaluation.findMany({ where: { runId: ctx.runId }, orderBy: { position: 'asc' } });
+}
+
+/** Shards in plan order: each evaluation's rows cut into shardSize ranges. */
+function locateShard(evals: Awaited<ReturnType<typeof evaluations>>, shardSize: number, shard: number) {
+  let first = 0;
+  for (const e of evals) {
+    const n = Math.ceil(e.rows / shardSize);
+    if (shard < first + n) {
+      const lo = (shard - first) * shardSize;
+      return { evaluation: e, lo, hi: Math.min(e.rows, lo + shardSize) };
+    }
+    first += n;
+  }
+  throw failure(ErrorTypes.InvalidInput, `evaluate: shard ${shard} is past the plan (${first} shards)`);
+}
+
+async function imageBytes(row: BenchmarkRow): Promise<Uint8Array> {
+  if (row.image.bytes?.length) return row.image.bytes;
+  if (row.image.path) return new Uint8Array(await fs.readFile(row.image.path));
+  throw new Error('row has no image');
+}
+
+function storedScore(s: RowScore) {
+  return { raw: s.raw ?? null, kind: s.kind ?? null, parsed: s.parsed ?? null, stage: s.stage ?? null, random: !!s.random, missing: !!s.missing, error: s.error ?? null };
+}
+
+export const evaluateStage: StageImplementation<'evaluate'> = {
+  /** A patched retry re-plans; predictions under the old setup stay for reuse, this run's metrics go. */
+  async reset(ctx) {
+    await ctx.db.metric.deleteMany({ where: { runId: ctx.runId } });
+  },
+
+  async plan(ctx) {
+    await planEvaluations(ctx);
+    const evals = await evaluations(ctx);
+    return {
+      total: evals.reduce((n, e) => n + e.rows, 0),
+      shardCount: evals.reduce((n, e) => n + Math.ceil(e.rows / ctx.settings.shardSize), 0),
+    };
+  },
+
+  async shard(ctx, shard) {
+    const s = ctx.settings;
+    const { evaluation: e, lo, hi } = locateShard(await evaluations(ctx), s.shardSize, shard);
+    const task = TASKS[e.task as keyof typeof TASKS];
+    const target = s.models[Math.floor(e.position / s.benchmarks.length)];
+    const maxNewTokens = (e.setup as { maxNewTokens: number }).maxNewTokens;
+    const image = { family: s.promptFamily, minPixels: s.minPixels, maxPixels: s.maxPixels };
+
+    const rows: { row: BenchmarkRow; promptHash: string; prompt: ReturnType<typeof evalPrompt>; image?: Uint8Array; error?: string }[] = [];
+    try {
+      for await (const row of readBenchmark(e.benchmark, task, { from: lo, to: hi })) {
+        const input = String(row.fields.input ?? '');
+        const prompt = evalPrompt(s.promptFamily, input);
+        let raw: Uint8Array | undefined;
+        let error: string | undefined;
+        try {
+          raw = await imageBytes(row);
+        } catch (err) {
+          error = `image unreadable: ${(err as Error).message}`;
+        }
+        const promptHash = sha256(canonicalJson({ setup: e.setupHash, prompt: prompt.prompt, image: raw ? sha256(raw) : null }));
+        rows.push({ row, promptHash, prompt, image: raw, error });
+      }
+    } catch (err) {
+      if (err instanceof BenchmarkFileError) throw failure(ErrorTypes.InvalidInput, err.message);
+      throw err;
+    }
+    const done = new Set(
+      (
+        await ctx.db.prediction.findMany({
+          where: { modelId: e.modelId, task: e.task, setupHash: e.setupHash, rowIndex: { gte: lo, lt: hi }, promptHash: { in: rows.map((r) => r.promptHash) } },
+          select: { rowIndex: true },
+        })
+      ).map((p) => p.rowIndex),
+    );
+    const todo = rows.filter((r) => !done.has(r.row.index));
+    if (todo.length === 0) return { processed: 0 };
+    const backend = await backendFor(target.model);
+
+    let processed = 0;
+    for (let i = 0; i < todo.length; i += s.batchSize) {
+      if (ctx.cancelled.aborted) throw new Error('cancelled');
+      const batch = todo.slice(i, i + s.batchSize);
+      for (const r of batch) {
+        if (r.error || !r.image) continue;
+        try {
+          r.image = await prepareEvalImage(r.image, image);
+        } catch (err) {
+          r.error = `image unusable: ${(err as Error).message}`;
+        }
+      }
+      const ready = batch.filter((r) => !r.error);
+      const outs = await cachedGenerate(ctx.db, backend, ready[0]?.prompt.version ?? '', ready.map((r) => ({ prompt: r.prompt.prompt, chat: r.prompt.chat, images: [r.image!] })), { maxNewTokens }, s.cache);
+      const byRow = new Map(ready.map((r, j) => [r.row.index, outs[j]]));
+      await ctx.db.$transaction(
+        batch.map((r) => {
+          const out = byRow.get(r.row.index);
+          const evalRow: EvalRow = { ...r.row.fields, ...(out ? { pred: out.text } : {}) };
+          const score = task.scoreRow(evalRow, r.row.index, { f1Convention: s.f1Convention });
+          const data = {
+            setupHash: e.setupHash,
+            runId: ctx.runId,
+            output: out?.text ?? null,
+            score: score.score,
+            details: {
+              ...storedScore(score),
+              ...(r.error ? { error: r.error } : {}),
+              ...(out ? { finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached } : {}),
+            } as PrismaTypes.InputJsonValue,
+          };
+          const key = { modelId: e.modelId, task: e.task, rowIndex: r.row.index, promptHash: r.promptHash };
+          return ctx.db.prediction.upsert({ where: { modelId_task_rowIndex_promptHash: key }, create: { ...key, ...data }, update: data });
+        }),
+      );
+      processed += batch.length;
+      ctx.heartbeat({ shard, processed });
+    }
+    return { processed };
+  },
+
+  async finalize(ctx) {
+    const evals = await evaluations(ctx);
+    let total = 0;
+    let answered = 0;
+    let unanswered = 0;
+    let reused = 0;
+    const ledger = { promptTokens: 0, completionTokens: 0, modelMs: 0, cachedOutputs: 0 };
+    const reasons: { reason: string | null; n: number }[] = [];
+    const outputs: Record<string, string | number> = {};
+    for (const e of evals) {
+      const task = TASKS[e.task as keyof typeof TASKS];
+      const preds = new Map(
+        (
+          await ctx.db.prediction.findMany({
+            where: { modelId: e.modelId, task: e.task, setupHash: e.setupHash, rowIndex: { lt: e.rows } },
+            select: { rowIndex: true, output: true, details: true, runId: true },
+          })
+        ).map((p) => [p.rowIndex, p]),
+      );
+      if (preds.size !== e.rows) {
+        throw failure(ErrorTypes.AccountingMismatch, `evaluate: ${e.task} has ${preds.size} predictions for ${e.rows} rows (model ${e.modelId})`);
+      }
+      total += e.rows;
+      // Scores are recomputed from the stored output texts in row order, as the paper's code
+      // sums them: a Float column round trip through Prisma can lose the last bit (prisma#11096).
+      const agg = new Aggregator();
+      for await (const row of readBenchmark(e.benchmark, task, { to: e.rows })) {
+        const p = preds.get(row.index)!;
+        const d = (p.details ?? {}) as { error?: string | null; promptTokens?: number; completionTokens?: number; modelMs?: number; cached?: boolean };
+        agg.add(task.scoreRow({ ...row.fields, ...(p.output !== null ? { pred: p.output } : {}) }, row.index, { f1Convention: ctx.settings.f1Convention }));
+        if (p.output === null) {
+          unanswered++;
+          reasons.push({ reason: d.error ?? 'no prediction', n: 1 });
+        } else answered++;
+        if (p.runId !== ctx.runId) reused++;
+        else {
+          ledger.promptTokens += d.promptTokens ?? 0;
+          ledger.completionTokens += d.completionTokens ?? 0;
+          ledger.modelMs += d.modelMs ?? 0;
+          if (d.cached) ledger.cachedOutputs++;
+        }
+      }
+      const metrics = task.aggregate(agg);
+      await recordMetrics(ctx.db, ctx.runId, e.modelId, { task: e.task, metrics, missing: agg.missing, random: agg.random, errors: agg.errors, ...(e.task === 'FoodSeg103' ? { f1Convention: ctx.settings.f1Convention } : {}) });
+      const name = (await ctx.db.model.findUniqueOrThrow({ where: { id: e.modelId }, select: { name: true } })).name;
+      for (const [k, v] of Object.entries(metrics)) if (k !== 'test_num' && v !== null) outputs[`${e.task} ${k} (${name})`] = Math.round(v * 100) / 100;
+    }
+    const result = accounted('evaluate', { in: total, out: answered, filtered: 0, failed: unanswered }, reasons);
+    return {
+      ...result,
+      outputs: { ...outputs, promptTokens: ledger.promptTokens, completionTokens: ledger.completionTokens, modelSeconds: Math.round(ledger.modelMs) / 1000, cachedOutputs: ledger.cachedOutputs, reusedPredictions: reused },
+    };
+  },
+};
