@@ -1,0 +1,148 @@
+// The Python trainer on the tiny Qwen2-VL, on CPU, driven as the train activity drives it (a
+// subprocess streaming JSON lines). The toy set has 8 images; the thresholds are stated here.
+import fs from 'node:fs';
+import path from 'node:path';
+import { runTrainer, type TrainerEvent } from '../../activities/train/trainer-process';
+import { tempDir } from '../helpers/env';
+import { toyTrainingSet } from '../helpers/training-set';
+
+const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');
+let set: { dir: string; file: string };
+beforeAll(async () => {
+  set = await toyTrainingSet();
+});
+
+function config(overrides: Record<string, unknown> = {}): { file: string; out: string } {
+  const out = tempDir('train-out');
+  const cfg = {
+    base_model: tinyVL,
+    train_file: set.file,
+    output_dir: out,
+    learning_rate: 1e-3,
+    epochs: 10,
+    per_device_batch_size: 2,
+    gradient_accumulation_steps: 2,
+    warmup_ratio: 0.1,
+    weight_decay: 0,
+    max_length: 512,
+    save_steps: 5,
+    seed: 1,
+    export: { hf: false, onnx: false },
+    ...overrides,
+  };
+  const file = path.join(out, 'config.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return { file, out };
+}
+
+const only = (events: TrainerEvent[], kind: string) => events.filter((e) => e.event === kind);
+
+test('full fine-tuning overfits the toy set (final loss ≤ 0.75 × first) and the export reproduces PyTorch greedy in ONNX', async () => {
+  const { file, out } = config({ export: { hf: true, onnx: true, validate_prompts: 3 } });
+  const r = await runTrainer(['train', '--config', file]);
+  expect(r.code).toBe(0);
+  const start = only(r.events, 'start')[0];
+  expect(start).toMatchObject({ examples: 8, total_steps: 20, step: 0, device: 'cpu', dtype: 'float32', finetuning: 'full', global_batch: 4 });
+  const steps = only(r.events, 'step');
+  expect(steps.map((s) => s.step)).toEqual([...Array(20).keys()].map((i) => i + 1));
+  for (const s of steps) expect(s).toMatchObject({ loss: expect.any(Number), lr: expect.any(Number), tokens_per_s: expect.any(Number) });
+  // cosine with 2 warmup steps (10% of 20): 0 at the first step, the peak at the third, falling after
+  expect(steps[0].lr).toBe(0);
+  expect(steps[2].lr).toBeCloseTo(1e-3, 12);
+  expect(Number(steps[19].lr)).toBeLessThan(Number(steps[10].lr));
+  const done = only(r.events, 'done')[0];
+  expect(Number(done.final_loss)).toBeLessThanOrEqual(0.75 * Number(done.first_loss));
+  expect(only(r.events, 'checkpoint').map((c) => c.step)).toEqual([5, 10, 15, 20]);
+  // save_total_limit 1: only the newest checkpoint stays
+  expect(fs.readdirSync(path.join(out, 'checkpoints'))).toEqual(['step-0000020']);
+  // the export: HF folder with the base's tokenizer, chat template, processor and generation config; ONNX in the transformers.js layout
+  expect(done.validation).toMatchObject({ prompts: 3, greedy_equal: true });
+  expect(Number((done.validation as Record<string, number>).max_first_logit_diff)).toBeLessThan(1e-3);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'preprocessor_config.json', 'generation_config.json']) expect(fs.existsSync(path.join(out, 'hf', f))).toBe(true);
+  for (const f of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx', 'tokenizer.json', 'preprocessor_config.json']) expect(fs.existsSync(path.join(out, 'onnx', f))).toBe(true);
+  expect(fs.readFileSync(path.join(out, 'hf', 'chat_template.jinja'), 'utf8')).toBe(fs.readFileSync(path.join(tinyVL, 'chat_template.jinja'), 'utf8'));
+
+  // The validation fails loudly when the ONNX folder is not this model (the untrained base's graphs).
+  const bad = await runTrainer(['validate', '--config', file, '--onnx', tinyVL]);
+  expect(bad.code).toBe(3);
+  expect(only(bad.events, 'error')[0]).toMatchObject({ type: 'export', message: expect.stringContaining('ONNX export does not reproduce PyTorch') });
+}, 240_000);
+
+test('LoRA (vision tower frozen) overfits too, with far fewer trainable parameters, and merges for export', async () => {
+  const full = (await runTrainer(['train', '--config', config({ max_steps: 1 }).file])).events.find((e) => e.event === 'start')!;
+  const { file } = config({ finetuning: 'lora', learning_rate: 5e-3, lora: { r: 8, alpha: 16, dropout: 0 }, export: { hf: true, onnx: true, validate_prompts: 1 } });
+  const r = await runTrainer(['train', '--config', file]);
+  expect(r.code).toBe(0);
+  const start = only(r.events, 'start')[0];
+  expect(Number(start.trainable_params)).toBeLessThan(Number(full.trainable_params) / 10);
+  const done = only(r.events, 'done')[0];
+  expect(Number(done.final_loss)).toBeLessThanOrEqual(0.9 * Number(done.first_loss));
+  expect(done.validation).toMatchObject({ greedy_equal: true });
+}, 240_000);
+
+test('SIGKILL mid-training: the restart resumes from the newest checkpoint and ends at the same step with the same loss (|Δ| ≤ 1e-4)', async () => {
+  const reference = await runTrainer(['train', '--config', config().file]);
+  const refLosses = only(reference.events, 'step').map((s) => Number(s.loss));
+
+  const { file } = config();
+  const first = await runTrainer(['train', '--config', file], { onEvent: (e, child) => e.event === 'checkpoint' && e.step === 10 && child.kill('SIGKILL') });
+  expect(first.signal).toBe('SIGKILL');
+  const second = await runTrainer(['train', '--config', file]);
+  expect(second.code).toBe(0);
+  const start = only(second.events, 'start')[0];
+  expect(Number(start.step)).toBeGreaterThanOrEqual(10);
+  expect(String(start.resumed_from)).toMatch(/step-00000(10|15)$/);
+  const steps = only(second.events, 'step');
+  expect(steps.at(-1)!.step).toBe(20);
+  expect(Math.abs(Number(steps.at(-1)!.loss) - refLosses[19])).toBeLessThanOrEqual(1e-4);
+}, 240_000);
+
+test('SIGTERM (a cancelled activity) checkpoints the current step and exits 143; a bad config exits 2 naming the setting', async () => {
+  const { file, out } = config({ save_steps: 100 });
+  const r = await runTrainer(['train', '--config', file], { onEvent: (e, child) => e.event === 'step' && e.step === 3 && child.kill('SIGTERM') });
+  expect(r.code).toBe(143);
+  const stopped = only(r.events, 'stopped')[0];
+  expect(stopped).toMatchObject({ total_steps: 20 });
+  const at = Number(stopped.step);
+  expect(only(r.events, 'checkpoint').map((c) => c.step)).toEqual([at]);
+  expect(fs.readdirSync(path.join(out, 'checkpoints'))).toEqual([`step-${String(at).padStart(7, '0')}`]);
+  // the second run reuses the tokenized set instead of tokenizing again
+  const again = await runTrainer(['train', '--config', file]);
+  expect(only(again.events, 'data')[0]).toMatchObject({ cache: 'hit', examples: 8 });
+  expect(only(again.events, 'start')[0]).toMatchObject({ step: at });
+
+  const bad = config({ finetuning: 'qlora', learning_rate: -1, bogus: 1 });
+  const b = await runTrainer(['train', '--config', bad.file]);
+  expect(b.code).toBe(2);
+  expect(only(b.events, 'error')[0]).toMatchObject({ type: 'config', message: 'config: unknown setting bogus' });
+  const bad2 = config({ finetuning: 'qlora', learning_rate: -1 });
+  const b2 = await runTrainer(['train', '--config', bad2.file]);
+  expect(only(b2.events, 'error')[0].message).toBe("finetuning: 'qlora' is not full or lora; learning_rate: must be positive");
+}, 240_000);
+
+test('loss masking: only the assistant turns (caption, answer, each with its <|im_end|>) carry labels', async () => {
+  const { file } = config();
+  const r = await runTrainer(['inspect', '--config', file, '--row', '0']);
+  expect(r.code).toBe(0);
+  const ex = r.events[0] as unknown as { tokens: string[]; input_ids: number[]; labels: number[]; labelled_text: string; image_grid_thw: number[][] };
+  expect(ex.labelled_text).toBe('the cat sees a blue box<|im_end|>\nbox<|im_end|>\n');
+  // labels equal the ids where set; the labelled positions are exactly the two assistant spans
+  const labelled = ex.labels.map((l, i) => (l === -100 ? null : i)).filter((i): i is number => i !== null);
+  for (const i of labelled) expect(ex.labels[i]).toBe(ex.input_ids[i]);
+  // byte-level BPE token texts back to characters (Ġ = space, Ċ = newline)
+  const text = (from: number, to: number) => ex.tokens.slice(from, to).join('').replace(/Ġ/g, ' ').replace(/Ċ/g, '\n');
+  const spans: [number, number][] = [];
+  for (const i of labelled) {
+    if (spans.length && spans.at(-1)![1] === i) spans.at(-1)![1] = i + 1;
+    else spans.push([i, i + 1]);
+  }
+  expect(spans.map(([a, b]) => text(a, b))).toEqual(['the cat sees a blue box<|im_end|>\n', 'box<|im_end|>\n']);
+  // unlabelled: the system turn, the user turns (image included) and each assistant header
+  expect(text(0, spans[0][0])).toMatch(/^<\|im_start\|>system\nYou are a helpful assistant\.<\|im_end\|>\n<\|im_start\|>user\n<\|vision_start\|>(<\|image_pad\|>)+<\|vision_end\|>\nDescribe the image\.<\|im_end\|>\n<\|im_start\|>assistant\n$/);
+  expect(text(spans[0][1], spans[1][0])).toBe('<|im_start|>user\nWhat is in the picture?<|im_end|>\n<|im_start|>assistant\n');
+  expect(spans[1][1]).toBe(ex.tokens.length);
+  // the image: one <|image_pad|> per merged 2x2 patch block
+  const pads = ex.tokens.filter((t) => t === '<|image_pad|>').length;
+  expect(pads).toBe((ex.image_grid_thw[0][0] * ex.image_grid_thw[0][1] * ex.image_grid_thw[0][2]) / 4);
+  expect(ex.labels.filter((l, i) => l !== -100 && ex.tokens[i] === '<|image_pad|>')).toEqual([]);
+}, 120_000);
