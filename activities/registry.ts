@@ -11,6 +11,7 @@ import { composeStage } from './compose/compose-stage';
 import { exportStage } from './export/llama-factory';
 import { evaluateStage } from './evaluate/evaluate-stage';
 import { reportStage } from './evaluate/report-stage';
+import { trainStage } from './train/train-stage';
 
 export type StageRegistry = { [K in StageName]?: StageImplementation<K> };
 
@@ -30,6 +31,7 @@ export const defaultStageRegistry: StageRegistry = {
   filter: bySetting<'filter'>((ctx) => (ctx.settings.judge === 'model' ? modelJudgeStage : rulesFilterStage)),
   compose: composeStage,
   export: exportStage,
+  train: trainStage,
   evaluate: evaluateStage,
   report: reportStage,
 };

@@ -16,6 +16,10 @@ export const ErrorTypes = {
   UpstreamUnavailable: 'UpstreamUnavailable',
   /** A stage name the registry does not know. */
   UnknownStage: 'UnknownStage',
+  /** The exported ONNX model does not reproduce the trained PyTorch model's greedy outputs. */
+  ExportMismatch: 'ExportMismatch',
+  /** The trainer process failed (out of memory, killed, a crash); retried, resuming from its checkpoint. */
+  TrainerFailed: 'TrainerFailed',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -28,4 +32,5 @@ export const nonRetryableErrorTypes: ErrorType[] = [
   ErrorTypes.AccountingMismatch,
   ErrorTypes.MissingStageOutput,
   ErrorTypes.UnknownStage,
+  ErrorTypes.ExportMismatch,
 ];

@@ -8,9 +8,9 @@ import { TASK_NAMES } from './eval/task-names';
 export const SPEC_VERSION = 1;
 
 /** Canonical stage order; a spec's pipeline must follow it. */
-export const STAGE_ORDER = ['ingest', 'synthesize', 'filter', 'compose', 'export', 'evaluate', 'report'] as const;
+export const STAGE_ORDER = ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report'] as const;
 export type StageName = (typeof STAGE_ORDER)[number];
-/** What a spec without `pipeline` runs: the data stages (evaluation needs benchmarks and models named). */
+/** What a spec without `pipeline` runs: the data stages (training and evaluation need models named). */
 export const DEFAULT_PIPELINE: StageName[] = ['ingest', 'synthesize', 'filter', 'compose', 'export'];
 
 const ZRetry = z
@@ -120,6 +120,45 @@ export const ZExportSettings = z
   })
   .strict();
 
+export const ZTrainSettings = z
+  .object({
+    retry: ZRetry.prefault({}),
+    heartbeatTimeoutSeconds: z.number().int().min(10).max(3600).default(120).describe('a dead trainer is noticed after this; the activity heartbeats every few seconds'),
+    shardTimeoutMinutes: z.number().positive().max(14 * 24 * 60).default(3 * 24 * 60).describe('start-to-close limit of one training attempt'),
+    baseModel: z.string().default('').describe('the model to post-train: a Hugging Face folder (PyTorch weights) of the Qwen2-VL family; required when the pipeline has train'),
+    name: z.string().regex(/^[\w.\/:-]+$/).optional().describe('the adapted model\'s name; defaults to <base folder>-<domain>'),
+    finetuning: z.enum(['full', 'lora']).default('full').describe('the paper trains fully; lora trains adapters on the language model and merges them for export'),
+    lora: z
+      .object({
+        r: z.number().int().min(1).max(1024).default(16),
+        alpha: z.number().int().min(1).default(32),
+        dropout: z.number().min(0).max(1).default(0.05),
+        targetModules: z.array(z.string().min(1)).min(1).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
+      })
+      .strict()
+      .prefault({}),
+    freezeVisionTower: z.boolean().default(true).describe('freeze the vision tower and its merger, as the paper does for Qwen2-VL'),
+    learningRate: z.number().positive().default(1e-5),
+    epochs: z.number().positive().default(1),
+    maxSteps: z.number().int().min(0).default(0).describe('> 0 caps the optimizer steps (smoke runs)'),
+    perDeviceBatchSize: z.number().int().min(1).default(8),
+    gradientAccumulationSteps: z.number().int().min(1).default(2).describe('global batch = perDeviceBatchSize × this (× GPUs)'),
+    warmupRatio: z.number().min(0).lt(1).default(0.1),
+    weightDecay: z.number().min(0).default(0.1),
+    maxGradNorm: z.number().positive().default(1),
+    maxLength: z.number().int().min(16).default(6144).describe('cutoff: longer examples are truncated; one whose image would be cut is dropped'),
+    imageMaxPixels: z.number().int().positive().default(512 * 512).describe('training images are downscaled (NEAREST) to at most this'),
+    imageMinPixels: z.number().int().positive().default(32 * 32),
+    seed: z.number().int().min(0).default(42),
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    precision: z.enum(['auto', 'bf16', 'fp32']).default('auto').describe('auto: bf16 on GPU, fp32 on CPU'),
+    saveSteps: z.number().int().min(1).default(500),
+    saveTotalLimit: z.number().int().min(1).default(1),
+    onnx: z.boolean().default(true).describe('export to the transformers.js ONNX layout (validated against PyTorch), so the onnx backend can run the adapted model'),
+    validatePrompts: z.number().int().min(1).max(64).default(3).describe('training prompts whose greedy outputs ONNX and PyTorch must agree on'),
+  })
+  .strict();
+
 export const ZBenchmark = z
   .object({
     task: z.enum(TASK_NAMES).describe('a task of the benchmark registry (core/eval/tasks.ts)'),
@@ -131,11 +170,14 @@ export const ZBenchmark = z
   })
   .strict();
 
+/** An evaluation target: any model, or `{"backend": "trained"}`, the model this run's train stage exported. */
+export const ZEvalModelRef = z.discriminatedUnion('backend', [...ZModelRef.options, z.object({ backend: z.literal('trained') }).strict()]);
+
 export const ZEvalTarget = z
   .object({
     kind: z.enum(['base', 'adapted']),
     name: z.string().regex(/^[\w.\/:-]+$/).optional().describe('display name; defaults to the model folder\'s name or the served model name'),
-    model: ZModelRef,
+    model: ZEvalModelRef,
   })
   .strict();
 
@@ -175,6 +217,7 @@ export const stageSettingsSchemas = {
   filter: ZFilterSettings,
   compose: ZComposeSettings,
   export: ZExportSettings,
+  train: ZTrainSettings,
   evaluate: ZEvaluateSettings,
   report: ZReportSettings,
 } as const;
@@ -185,6 +228,7 @@ export type TFilterSettings = z.infer<typeof ZFilterSettings>;
 export type TComposeSettings = z.infer<typeof ZComposeSettings>;
 export type TExportSettings = z.infer<typeof ZExportSettings>;
 export type TEvaluateSettings = z.infer<typeof ZEvaluateSettings>;
+export type TTrainSettings = z.infer<typeof ZTrainSettings>;
 export type TStageSettings = { [K in StageName]: z.infer<(typeof stageSettingsSchemas)[K]> };
 
 export const ZDataset = z
@@ -213,6 +257,7 @@ export const ZRunSpec = z
         filter: ZFilterSettings.prefault({}),
         compose: ZComposeSettings.prefault({}),
         export: ZExportSettings.prefault({}),
+        train: ZTrainSettings.prefault({}),
         evaluate: ZEvaluateSettings.prefault({}),
         report: ZReportSettings.prefault({}),
       })
@@ -236,6 +281,12 @@ export const ZRunSpec = z
     });
     if (spec.pipeline[0] !== 'ingest') {
       ctx.addIssue({ code: 'custom', path: ['pipeline', 0], message: 'a pipeline starts with ingest (stages read this run\'s items)' });
+    }
+    if (spec.pipeline.includes('train') && spec.stages.train.baseModel === '') {
+      ctx.addIssue({ code: 'custom', path: ['stages', 'train', 'baseModel'], message: 'required when the pipeline has train' });
+    }
+    if (spec.stages.evaluate.models.some((m) => m.model.backend === 'trained') && !spec.pipeline.includes('train')) {
+      ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', 'models'], message: '{"backend": "trained"} needs train in the pipeline' });
     }
     if (spec.pipeline.includes('evaluate')) {
       for (const field of ['benchmarks', 'models'] as const) {

@@ -20,6 +20,8 @@ export const stageDefinitions: Record<StageName, StageDefinition> = {
   filter: { name: 'filter', queue: 'cpu', sharded: true, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
   compose: { name: 'compose', queue: 'cpu', sharded: true, planTimeoutMinutes: 30, finalizeTimeoutMinutes: 30 },
   export: { name: 'export', queue: 'cpu', sharded: false, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 120 },
+  // one shard: the trainer subprocess (its heartbeat and time limit come from the shard settings)
+  train: { name: 'train', queue: 'gpu', sharded: true, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
   // plan counts benchmark rows (and hashes the files); shards run the models
   evaluate: { name: 'evaluate', queue: 'gpu', sharded: true, planTimeoutMinutes: 60, finalizeTimeoutMinutes: 30 },
   report: { name: 'report', queue: 'cpu', sharded: false, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },

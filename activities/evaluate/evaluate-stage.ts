@@ -4,7 +4,6 @@
 // rows with no prediction under the same setup yet, so a retry resumes and a second run reuses
 // a base model's answers; finalize aggregates the stored per-row scores into the paper's metrics.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
@@ -18,19 +17,14 @@ import { backendFor } from '../models/backend-for';
 import { cachedGenerate } from '../models/cached-generate';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
+import { sha256File } from '../store/artifact-store';
 import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
 import { prepareEvalImage } from './eval-image';
 import { recordMetrics } from './record-scores';
-import { modelRowFor } from './targets';
+import { modelRowFor, resolveTarget } from './targets';
 
 type Ctx = StageContext<'evaluate'>;
 const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** What a prediction depends on besides the model and the row: reusable only under the same setup. */
 function setupOf(s: TEvaluateSettings, task: keyof typeof TASKS, fileSha: string) {
@@ -56,13 +50,14 @@ async function planEvaluations(ctx: Ctx) {
     const file = path.resolve(b.path);
     if (files.has(file)) continue;
     try {
-      files.set(file, { rows: await countBenchmarkRows(file), sha: await fileSha256(file) });
+      files.set(file, { rows: await countBenchmarkRows(file), sha: await sha256File(file) });
     } catch (e) {
       throw failure(ErrorTypes.InvalidInput, `stages.evaluate.benchmarks: ${(e as Error).message}`);
     }
   }
   let position = 0;
-  for (const target of s.models) {
+  for (const t of s.models) {
+    const target = await resolveTarget(ctx.db, ctx.runId, t);
     let modelId: string;
     try {
       modelId = await modelRowFor(ctx.db, target, s.promptFamily);
@@ -138,7 +133,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     const s = ctx.settings;
     const { evaluation: e, lo, hi } = locateShard(await evaluations(ctx), s.shardSize, shard);
     const task = TASKS[e.task as keyof typeof TASKS];
-    const target = s.models[Math.floor(e.position / s.benchmarks.length)];
+    const target = await resolveTarget(ctx.db, ctx.runId, s.models[Math.floor(e.position / s.benchmarks.length)]);
     const maxNewTokens = (e.setup as { maxNewTokens: number }).maxNewTokens;
     const image = { family: s.promptFamily, minPixels: s.minPixels, maxPixels: s.maxPixels };
 

@@ -1,6 +1,7 @@
-// Per-run report: the data funnel (items → tasks → kept → training rows) and base vs adapted
-// scores per task with the delta, as Markdown plus one PNG chart drawn with Vega-Lite
-// (rendered to SVG, rasterised by sharp; no hand-drawn pixels).
+// Per-run report: the data funnel (items → tasks → kept → training rows), the training loss
+// curve when the run trained, and base vs adapted scores per task with the delta, as Markdown
+// plus one PNG chart drawn with Vega-Lite (rendered to SVG, rasterised by sharp; no hand-drawn
+// pixels).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -29,6 +30,8 @@ async function loadRun(db: Db, runId: string) {
       stages: { orderBy: { position: 'asc' } },
       datasets: true,
       metrics: { include: { model: { select: { name: true, kind: true } } }, orderBy: [{ task: 'asc' }, { key: 'asc' }] },
+      trainSteps: { orderBy: { step: 'asc' }, select: { step: true, totalSteps: true, loss: true, lr: true, tokensPerS: true } },
+      models: { where: { kind: 'ADAPTED' }, select: { name: true, uri: true, parent: { select: { name: true } } } },
     },
   });
 }
@@ -43,6 +46,7 @@ function funnel(run: RunData): { step: string; count: number }[] {
     ['synthesized tasks', out('synthesize')],
     ['kept tasks', out('filter')],
     ['training rows', out('compose')],
+    ['trained examples', out('train')],
   ];
   return steps.filter((s): s is [string, number] => s[1] !== null).map(([step, count]) => ({ step, count }));
 }
@@ -65,6 +69,14 @@ export function reportMarkdown(run: RunData): string {
   md.push('## Data funnel', '', '| stage | status | in | out | filtered | failed |', '|---|---|---|---|---|---|');
   for (const s of run.stages) md.push(`| ${s.name} | ${s.status.toLowerCase()} | ${fmt(s.countIn)} | ${fmt(s.countOut)} | ${fmt(s.countFiltered)} | ${fmt(s.countFailed)} |`);
   md.push('', funnel(run).map((f) => `${f.step} ${f.count}`).join(' → '), '');
+  if (run.trainSteps.length > 0) {
+    const steps = run.trainSteps;
+    const avg = steps.reduce((a, t) => a + t.tokensPerS, 0) / steps.length;
+    const trained = run.models[0];
+    md.push('## Training', '');
+    if (trained) md.push(`\`${trained.name}\` from \`${trained.parent?.name ?? '?'}\`, exported to \`${trained.uri}\``, '');
+    md.push(`steps ${steps.at(-1)!.step}/${steps.at(-1)!.totalSteps}, loss ${steps[0].loss.toFixed(4)} → ${steps.at(-1)!.loss.toFixed(4)}, ${avg.toFixed(1)} tokens/s on average`, '');
+  }
   const { models, lines } = scoreLines(run);
   md.push('## Scores', '');
   if (lines.length === 0) {
@@ -104,6 +116,18 @@ function chartSpec(run: RunData): vegaLite.TopLevelSpec {
       width: 360,
     },
   ];
+  if (run.trainSteps.length > 0) {
+    panels.push({
+      title: 'Training loss',
+      data: { values: run.trainSteps.map((t) => ({ step: t.step, loss: t.loss })) },
+      mark: { type: 'line', point: run.trainSteps.length <= 50, color: '#e45756' },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'optimizer step' },
+        y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } },
+      },
+      width: 360,
+    });
+  }
   const { models, lines } = scoreLines(run);
   if (lines.length > 0) {
     const label = (m: { name: string; kind: string }) => `${m.name} (${m.kind.toLowerCase()})`;

@@ -15,7 +15,7 @@ function issues(input: unknown): string[] {
 test('a minimal spec gets the data pipeline and documented defaults', () => {
   const s = parseRunSpec(minimal);
   expect(s.pipeline).toEqual(['ingest', 'synthesize', 'filter', 'compose', 'export']);
-  expect(STAGE_ORDER).toEqual([...s.pipeline, 'evaluate', 'report']);
+  expect(STAGE_ORDER).toEqual([...s.pipeline, 'train', 'evaluate', 'report']);
   expect(s.stages.ingest).toMatchObject({ shardSize: 256, maxPixels: 50_000_000, failOn: 'warning', dedupImages: true, retry: { maximumAttempts: 3 } });
   expect(s.stages.compose.unjudged).toBe('caption-only');
   expect(s.stages.export).toMatchObject({ imagePaths: 'absolute', fileName: 'image_caption_and_synthetic_task.json' });
@@ -67,4 +67,18 @@ test('evaluate in the pipeline needs benchmarks and models; non-Qwen prompt fami
     expect.stringMatching(/^spec\.stages\.evaluate\.benchmarks\.0\.task: /),
     'spec.stages.evaluate.benchmarks.0.path: a .arrow, .parquet or .jsonl file',
   ]);
+});
+
+test('the example evaluation spec in samples/ parses', () => {
+  const spec = parseRunSpec(JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', '..', 'samples', 'eval-spec.example.json'), 'utf8')));
+  expect(spec.pipeline).toEqual([...STAGE_ORDER]);
+  expect(spec.stages.evaluate.models.map((m) => m.kind)).toEqual(['base', 'adapted']);
+});
+
+test('train needs a base model; a "trained" evaluation target needs train in the pipeline', () => {
+  expect(issues({ ...minimal, pipeline: ['ingest', 'export', 'train'] })).toEqual(['spec.stages.train.baseModel: required when the pipeline has train']);
+  const evaluate = { benchmarks: [{ task: 'VQA_RAD', path: 'b.parquet' }], models: [{ kind: 'adapted', model: { backend: 'trained' } }] };
+  expect(issues({ ...minimal, pipeline: ['ingest', 'export', 'evaluate'], stages: { evaluate } })).toEqual(['spec.stages.evaluate.models: {"backend": "trained"} needs train in the pipeline']);
+  const ok = parseRunSpec({ ...minimal, pipeline: ['ingest', 'export', 'train', 'evaluate'], stages: { train: { baseModel: 'm' }, evaluate } });
+  expect(ok.stages.train).toMatchObject({ finetuning: 'full', learningRate: 1e-5, epochs: 1, perDeviceBatchSize: 8, gradientAccumulationSteps: 2, warmupRatio: 0.1, weightDecay: 0.1, maxLength: 6144, imageMaxPixels: 262144, freezeVisionTower: true, seed: 42, onnx: true });
 });

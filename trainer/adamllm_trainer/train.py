@@ -133,14 +133,21 @@ def load_checkpoint(path: Path, model, opt, sched, fp: str) -> tuple:
 
 
 class StopFlag:
-    """SIGTERM (the activity's cancel) asks for a checkpoint at the end of the current step."""
+    """SIGTERM (the activity's cancel) asks for a checkpoint at the end of the current step. So
+    does the death of the worker that started us (we are re-parented): a retry on another
+    worker then resumes from that checkpoint instead of racing an orphan."""
 
     def __init__(self):
-        self.stop = False
+        self._stop = False
+        self._parent = os.getppid()
         signal.signal(signal.SIGTERM, self._set)
 
     def _set(self, *_):
-        self.stop = True
+        self._stop = True
+
+    @property
+    def stop(self) -> bool:
+        return self._stop or os.getppid() != self._parent
 
 
 def train(cfg: TrainConfig, resume_from: str | None = None):

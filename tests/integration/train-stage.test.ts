@@ -1,0 +1,158 @@
+// The train stage through Temporal on a GPU-queue worker process: ingest → … → export → train
+// → evaluate (base vs the model this run trained, through the onnx backend) → report; a bad
+// trainer setting waits non-retryable and a patched retry goes on; a worker killed mid-training
+// is replaced and the trainer resumes from its checkpoint; abort stops the trainer with SIGTERM
+// after a checkpoint. The tiny Qwen2-VL is random: this checks plumbing and lineage.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { RunProgress } from '../../core/types';
+import { harness, tempDir, type Harness } from '../helpers/env';
+import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
+import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
+
+const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');
+const fixture = (f: string) => path.join(__dirname, '..', 'fixtures', 'benchmarks', f);
+let h: Harness;
+let artifacts: string;
+let gpu: ChildProcess;
+
+beforeAll(async () => {
+  h = await harness();
+  await h.startWorkers(['workflow', 'cpu']);
+  artifacts = tempDir('train-artifacts');
+  gpu = await startWorkerProcess(artifacts, 'gpu');
+});
+afterAll(async () => {
+  killWorkerProcesses();
+  await h.close();
+});
+
+const train = (o: Record<string, unknown> = {}) => ({
+  retry: { maximumAttempts: 3, initialIntervalSeconds: 0.2 },
+  heartbeatTimeoutSeconds: 10,
+  baseModel: tinyVL,
+  learningRate: 1e-3,
+  epochs: 4,
+  perDeviceBatchSize: 2,
+  gradientAccumulationSteps: 2,
+  maxLength: 512,
+  saveSteps: 2,
+  validatePrompts: 1,
+  ...o,
+});
+
+test('train then evaluate the trained model against its base: loss curve, lineage, report', async () => {
+  const m = await sampleDataset({ count: 8, seed: 31 });
+  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report'] });
+  const stages = spec.stages as Record<string, unknown>;
+  stages.train = train({ name: 'tiny-food' });
+  stages.evaluate = {
+    retry: { maximumAttempts: 1 },
+    maxNewTokens: 8,
+    shardSize: 4,
+    benchmarks: [{ task: 'VQA_RAD', path: fixture('vqa_rad.parquet') }],
+    models: [
+      { kind: 'base', model: { backend: 'onnx', path: tinyVL } },
+      { kind: 'adapted', model: { backend: 'trained' } },
+    ],
+  };
+  const done: RunProgress = await (await startRun(h.client, spec)).result();
+  expect(done.status).toBe('succeeded');
+  const tr = done.stages.find((s) => s.name === 'train')!;
+  const rows = done.stages.find((s) => s.name === 'compose')!.counts!.out;
+  expect(tr.counts).toEqual({ in: rows, out: rows, filtered: 0, failed: 0 });
+  const steps = await h.db.trainStep.findMany({ where: { runId: done.runId }, orderBy: { step: 'asc' } });
+  const total = Math.ceil(rows / 4) * 4;
+  expect(steps.map((s) => s.step)).toEqual([...Array(total).keys()].map((i) => i + 1));
+  expect(tr.outputs).toMatchObject({ model: 'tiny-food', steps: total, finalLoss: expect.closeTo(steps.at(-1)!.loss, 5) });
+  expect(steps.at(-1)!.loss).toBeLessThan(steps[0].loss);
+
+  // Lineage: adapted ← base (HF folder), trained on this run's training set by this stage attempt.
+  const model = await h.db.model.findFirstOrThrow({ where: { runId: done.runId, kind: 'ADAPTED' }, include: { parent: true, trainingSet: true, stageAttempt: { include: { stage: true } } } });
+  expect(model).toMatchObject({ name: 'tiny-food', format: 'onnx', family: 'qwen2vl', revision: expect.stringMatching(/^onnx:[0-9a-f]{64}$/) });
+  expect(model.parent).toMatchObject({ name: 'qwen2vl-tiny', kind: 'BASE', format: 'hf', uri: tinyVL });
+  expect(model.trainingSet).toMatchObject({ runId: done.runId, stage: 'export', kind: 'training-set' });
+  expect(model.stageAttempt!.stage).toMatchObject({ runId: done.runId, name: 'train' });
+  expect(fs.existsSync(path.join(model.uri, 'onnx', 'decoder_model_merged.onnx'))).toBe(true);
+  expect(await h.db.artifact.count({ where: { runId: done.runId, stage: 'train' } })).toBe(2);
+
+  // The evaluation ran the trained export through the onnx backend, beside the base.
+  const evals = await h.db.evaluation.findMany({ where: { runId: done.runId }, include: { model: true }, orderBy: { position: 'asc' } });
+  expect(evals.map((e) => [e.model.name, e.kind])).toEqual([
+    ['qwen2vl-tiny', 'BASE'],
+    ['tiny-food', 'ADAPTED'],
+  ]);
+  expect(evals[1].modelId).toBe(model.id);
+  expect(done.stages.find((s) => s.name === 'evaluate')!.counts).toEqual({ in: 10, out: 10, filtered: 0, failed: 0 });
+  const md = fs.readFileSync(String(done.stages.find((s) => s.name === 'report')!.outputs!.markdown), 'utf8');
+  expect(md).toContain('## Training');
+  expect(md).toContain(`steps ${total}/${total}`);
+  expect(md).toContain('| qwen2vl-tiny (base) | tiny-food (adapted) | Δ |');
+}, 400_000);
+
+test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export', async () => {
+  const m = await sampleDataset({ count: 4, seed: 32 });
+  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
+  (spec.stages as Record<string, unknown>).train = train({ maxLength: 16, onnx: false });
+  const handle = await startRun(h.client, spec);
+  const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'failed_waiting'), 120_000);
+  const st = waiting.stages.find((s) => s.name === 'train')!;
+  expect(st.error).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('no example fits max_length 16') });
+  const attempts = await h.db.stageAttempt.findMany({ where: { stage: { runId: waiting.runId, name: 'train' } } });
+  expect(attempts).toHaveLength(1); // not retried: a bad setting stays bad
+  await handle.signal('retryStage', { stage: 'train', settings: { maxLength: 512, maxSteps: 2 } });
+  const done: RunProgress = await handle.result();
+  expect(done.status).toBe('succeeded');
+  expect(done.stages.find((s) => s.name === 'train')!.outputs).toMatchObject({ steps: 2 });
+  const exp = await h.db.stage.findFirstOrThrow({ where: { runId: done.runId, name: 'export' } });
+  expect(exp.attempts).toBe(1);
+}, 300_000);
+
+test('a GPU worker killed mid-training: another worker resumes the trainer from the checkpoint in the last heartbeat', async () => {
+  const m = await sampleDataset({ count: 8, seed: 33 });
+  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
+  (spec.stages as Record<string, unknown>).train = train({ epochs: 12, onnx: false });
+  const handle = await startRun(h.client, spec);
+  const run = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'running'), 120_000);
+  for (let i = 0; i < 600; i++) {
+    if ((await h.db.trainStep.count({ where: { runId: run.runId } })) >= 5) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  gpu.kill('SIGKILL');
+  gpu = await startWorkerProcess(artifacts, 'gpu');
+  const done: RunProgress = await handle.result();
+  expect(done.status).toBe('succeeded');
+  const model = await h.db.model.findFirstOrThrow({ where: { runId: done.runId, kind: 'ADAPTED' } });
+  const meta = model.meta as { startStep: number; resumedFrom: string | null; steps: number };
+  expect(meta.startStep).toBeGreaterThanOrEqual(2);
+  expect(meta.resumedFrom).toMatch(/checkpoints\/step-\d{7}$/);
+  expect(meta.steps).toBe(Math.ceil(done.stages.find((s) => s.name === 'compose')!.counts!.out / 4) * 12);
+  const steps = await h.db.trainStep.findMany({ where: { runId: done.runId }, orderBy: { step: 'asc' } });
+  expect(steps.map((s) => s.step)).toEqual([...Array(meta.steps).keys()].map((i) => i + 1));
+}, 300_000);
+
+test('abort during training: the trainer gets SIGTERM and leaves a checkpoint of the step it stopped at', async () => {
+  const m = await sampleDataset({ count: 8, seed: 34 });
+  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
+  (spec.stages as Record<string, unknown>).train = train({ epochs: 40, saveSteps: 1000, onnx: false });
+  const handle = await startRun(h.client, spec);
+  const run = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'running'), 120_000);
+  for (let i = 0; i < 600; i++) {
+    if ((await h.db.trainStep.count({ where: { runId: run.runId } })) >= 3) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await handle.signal('abort', { reason: 'test' });
+  const done: RunProgress = await handle.result();
+  expect(done.status).toBe('aborted');
+  // saveSteps 1000 never fires: the only checkpoint is the one SIGTERM wrote
+  let ckpts: string[] = [];
+  for (let i = 0; i < 100 && ckpts.length === 0; i++) {
+    const dirs = fs.readdirSync(path.join(artifacts, 'runs', run.runId, 'train'));
+    ckpts = dirs.flatMap((d) => (fs.existsSync(path.join(artifacts, 'runs', run.runId, 'train', d, 'checkpoints')) ? fs.readdirSync(path.join(artifacts, 'runs', run.runId, 'train', d, 'checkpoints')) : []));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(ckpts).toHaveLength(1);
+  const last = await h.db.trainStep.findFirstOrThrow({ where: { runId: run.runId }, orderBy: { step: 'desc' } });
+  expect(Number(ckpts[0].slice('step-'.length))).toBeGreaterThanOrEqual(last.step);
+}, 300_000);
