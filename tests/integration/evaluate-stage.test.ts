@@ -9,7 +9,8 @@ import { TASKS, type TaskName } from '../../core/eval/tasks';
 import type { RunProgress } from '../../core/types';
 import { scoreFile } from '../../activities/evaluate/score-file';
 import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
-import { harness, tempDir, type Harness } from '../helpers/env';
+import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
+import { runCli } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
 
@@ -139,6 +140,13 @@ test('evaluate + report: base and adapted on three benchmarks, metrics as the sc
   const key = (x: (typeof metrics)[number]) => `${x.model.name} ${x.task} ${x.key} ${x.value}`;
   expect(again.map(key).sort()).toEqual(metrics.map(key).sort());
   expect(await h.db.prediction.count({ where: { runId: second.runId } })).toBe(0);
+
+  // runs compare puts the two runs' scores side by side, matched by task, metric and model kind.
+  const { stdout } = await runCli(['runs', 'compare', first.runId, second.runId, '--json'], { ...process.env, DATABASE_URL: testEnv().databaseUrl });
+  const cmp = JSON.parse(stdout) as { metrics: { task: string; metric: string; kind: string; a: number; b: number; delta: number }[] };
+  expect(cmp.metrics).toHaveLength(8);
+  expect(cmp.metrics.find((x) => x.task === 'VQA_RAD' && x.metric === 'OPEN recall' && x.kind === 'adapted')).toMatchObject({ delta: 0 });
+  for (const x of cmp.metrics) expect(x.b).toBe(x.a);
 }, 300_000);
 
 test('a missing benchmark file waits with a clear error; a patched retry evaluates without redoing earlier stages', async () => {

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { RunProgress } from '../../core/types';
-import { harness, tempDir, type Harness } from '../helpers/env';
+import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
+import { runCli } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
 
@@ -89,6 +90,9 @@ test('train then evaluate the trained model against its base: loss curve, lineag
   expect(md).toContain('## Training');
   expect(md).toContain(`steps ${total}/${total}`);
   expect(md).toContain('| qwen2vl-tiny (base) | tiny-food (adapted) | Δ |');
+  const { stdout } = await runCli(['runs', 'show', done.runId], { ...process.env, DATABASE_URL: testEnv().databaseUrl });
+  expect(stdout).toContain(`training: step ${total}/${total}, loss ${steps[0].loss.toFixed(4)} → ${steps.at(-1)!.loss.toFixed(4)}`);
+  expect(stdout).toContain(`tiny-food (onnx, from qwen2vl-tiny) at ${model.uri}`);
 }, 400_000);
 
 test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export', async () => {

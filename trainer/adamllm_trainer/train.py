@@ -91,7 +91,7 @@ def checkpoints(out: Path) -> list:
     return sorted(found, key=lambda p: int(p.name[len(CKPT_PREFIX):]))
 
 
-def save_checkpoint(out: Path, model, opt, sched, step: int, fp: str, losses: list, keep: int) -> Path:
+def save_checkpoint(out: Path, model, opt, sched, step: int, fp: str, losses: list, keep: int, steps_per_epoch: int) -> Path:
     d = out / "checkpoints"
     d.mkdir(parents=True, exist_ok=True)
     final = d / f"{CKPT_PREFIX}{step:07d}"
@@ -104,7 +104,9 @@ def save_checkpoint(out: Path, model, opt, sched, step: int, fp: str, losses: li
         rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save({"trainable": trainable, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng}, tmp / "state.pt")
     # meta.json last: a folder with it is complete; the rename makes it visible at once
-    (tmp / "meta.json").write_text(json.dumps({"step": step, "fingerprint": fp, "losses": losses}))
+    # the data position: the next step's (epoch, batch) follows from the step count and the seed
+    epoch, batch = divmod(step, steps_per_epoch)
+    (tmp / "meta.json").write_text(json.dumps({"step": step, "epoch": epoch, "next_batch": batch, "fingerprint": fp, "losses": losses}))
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -209,10 +211,10 @@ def train(cfg: TrainConfig, resume_from: str | None = None):
             emit("step", step=step, total_steps=total, epoch=round(step / steps_per_epoch, 4), loss=step_loss, lr=lr,
                  grad_norm=grad_norm, tokens=seen_tokens, label_tokens=label_tokens, tokens_per_s=round(seen_tokens / elapsed, 2))
         if step % cfg.save_steps == 0 or flag.stop or step == total:
-            path = save_checkpoint(out, model, opt, sched, step, fp, losses, cfg.save_total_limit)
+            path = save_checkpoint(out, model, opt, sched, step, fp, losses, cfg.save_total_limit, steps_per_epoch)
             last_saved = step
             emit("checkpoint", step=step, path=str(path))
     if flag.stop and last_saved != step:
-        path = save_checkpoint(out, model, opt, sched, step, fp, losses, cfg.save_total_limit)
+        path = save_checkpoint(out, model, opt, sched, step, fp, losses, cfg.save_total_limit, steps_per_epoch)
         emit("checkpoint", step=step, path=str(path))
     return model, step, total, flag.stop, losses
