@@ -2,7 +2,8 @@
 // with the task's token budget and the family's prompt wrapping (method.md §10). Plan lays
 // out one Evaluation per (model, benchmark) and shards over its rows; a shard answers only
 // rows with no prediction under the same setup yet, so a retry resumes and a second run reuses
-// a base model's answers; finalize aggregates the stored per-row scores into the paper's metrics.
+// a base model's answers; finalize re-scores every stored answer in row order and writes the
+// paper's metrics.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';

@@ -29,6 +29,14 @@ afterAll(async () => {
   await h.close();
 });
 
+/** Starts a run and returns once its trainer has logged `steps` optimizer steps. */
+async function startAndTrain(spec: Record<string, unknown>, steps: number) {
+  const handle = await startRun(h.client, spec);
+  const run = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'running'), 120_000);
+  for (let i = 0; i < 600 && (await h.db.trainStep.count({ where: { runId: run.runId } })) < steps; i++) await new Promise((r) => setTimeout(r, 100));
+  return { handle, run };
+}
+
 const train = (o: Record<string, unknown> = {}) => ({
   retry: { maximumAttempts: 3, initialIntervalSeconds: 0.2 },
   heartbeatTimeoutSeconds: 10,
@@ -117,12 +125,7 @@ test('a GPU worker killed mid-training: another worker resumes the trainer from 
   const m = await sampleDataset({ count: 8, seed: 33 });
   const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
   (spec.stages as Record<string, unknown>).train = train({ epochs: 12, onnx: false });
-  const handle = await startRun(h.client, spec);
-  const run = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'running'), 120_000);
-  for (let i = 0; i < 600; i++) {
-    if ((await h.db.trainStep.count({ where: { runId: run.runId } })) >= 5) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { handle, run } = await startAndTrain(spec, 5);
   gpu.kill('SIGKILL');
   gpu = await startWorkerProcess(artifacts, 'gpu');
   const done: RunProgress = await handle.result();
@@ -140,12 +143,7 @@ test('abort during training: the trainer gets SIGTERM and leaves a checkpoint of
   const m = await sampleDataset({ count: 8, seed: 34 });
   const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
   (spec.stages as Record<string, unknown>).train = train({ epochs: 40, saveSteps: 1000, onnx: false });
-  const handle = await startRun(h.client, spec);
-  const run = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'running'), 120_000);
-  for (let i = 0; i < 600; i++) {
-    if ((await h.db.trainStep.count({ where: { runId: run.runId } })) >= 3) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { handle, run } = await startAndTrain(spec, 3);
   await handle.signal('abort', { reason: 'test' });
   const done: RunProgress = await handle.result();
   expect(done.status).toBe('aborted');
