@@ -32,8 +32,9 @@ program
   .description('run the whole pipeline on a generated sample dataset with the embedded stack')
   .option('--count <n>', 'images to generate', (v) => parseInt(v, 10), 200)
   .option('--format <format>', 'sharegpt, jsonl or csv', 'sharegpt')
+  .option('--train', 'go on to train the tiny test model, evaluate it against its base and write the report (CPU)')
   .action(async (o) => {
-    process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat });
+    process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat, train: !!o.train });
   });
 
 program

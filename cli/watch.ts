@@ -63,5 +63,10 @@ export function summary(p: RunProgress): string {
     lines.push(`training set: ${exp.outputs.trainingSet} (${exp.outputs.rows} conversations)`);
     lines.push(`LLaMA-Factory: dataset_dir=${exp.outputs.datasetDir}, dataset=${p.domain}`);
   }
+  const tr = p.stages.find((s) => s.name === 'train' && s.outputs)?.outputs;
+  if (tr) lines.push(`trained: ${tr.model}, ${tr.steps} steps, loss ${Number(tr.firstLoss).toFixed(3)} → ${Number(tr.finalLoss).toFixed(3)}, ${tr.tokensPerS} tokens/s, at ${tr.path}`);
+  const ev = p.stages.find((s) => s.name === 'evaluate' && s.outputs)?.outputs;
+  // evaluate's outputs hold one "<task> <metric> (<model>)" entry per score, beside its cost ledger
+  if (ev) for (const [k, v] of Object.entries(ev)) if (k.endsWith(')')) lines.push(`score: ${k} = ${v}`);
   return lines.join('\n');
 }

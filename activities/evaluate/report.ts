@@ -140,7 +140,7 @@ function chartSpec(run: RunData): vegaLite.TopLevelSpec {
       encoding: {
         x: { field: 'metric', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 320 } },
         xOffset: { field: 'model', sort: order },
-        y: { field: 'score', type: 'quantitative', title: 'score (%)' },
+        y: { field: 'score', type: 'quantitative', title: 'score (%)', scale: { domain: [0, 100] } }, // percentages: a fixed axis keeps runs comparable
         color: { field: 'model', type: 'nominal', title: null, sort: order, legend: { labelLimit: 320 } },
       },
       width: Math.max(240, 70 * lines.length),
