@@ -12,7 +12,7 @@ import onnxruntime as ort
 import torch
 
 from .config import TrainConfig
-from .data import SYSTEM, Encoder
+from .data import Encoder
 from .events import TrainerError, emit
 from .onnx_export import export_vl, lift_text_config
 
@@ -64,9 +64,9 @@ def validation_inputs(cfg: TrainConfig, rows: list, k: int) -> list:
     enc = Encoder(cfg)
     out = []
     for row in rows[:k]:
-        first = row["messages"][0]
-        probe = {"messages": [first, {"role": "assistant", "content": ""}], "images": row.get("images") or []}
-        ex = enc.encode({**probe, "messages": probe["messages"]})
+        # the first user turn with an empty answer, encoded exactly as in training
+        probe = {"messages": [row["messages"][0], {"role": "assistant", "content": ""}], "images": row.get("images") or []}
+        ex = enc.encode(probe)
         if ex is None:
             continue
         # drop the empty assistant turn's "<|im_end|>\n": the prompt ends at the assistant header
@@ -119,7 +119,7 @@ def validate(model, cfg: TrainConfig, onnx_dir: Path, rows: list) -> dict:
         with torch.no_grad():
             ref = model.generate(**inputs, mm_token_type_ids=mm, max_new_tokens=cfg.export.validate_new_tokens, do_sample=False)
             ref_logits = model(**inputs, mm_token_type_ids=mm).logits[0, -1].numpy()
-        ref_ids = [t for t in ref[0, inputs["input_ids"].shape[1]:].tolist()]
+        ref_ids = ref[0, inputs["input_ids"].shape[1]:].tolist()
         while ref_ids and ref_ids[-1] in eos:
             ref_ids.pop()
         got, first = onnx_greedy(onnx_dir, model, inputs, cfg.export.validate_new_tokens, eos)

@@ -153,7 +153,7 @@ class StopFlag:
 
 
 def train(cfg: TrainConfig, resume_from: str | None = None):
-    """Runs (or resumes) training; returns (model, final step, stopped early?)."""
+    """Runs (or resumes) training; returns (model, final step, total steps, stopped early, losses)."""
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     seed_all(cfg.seed)
