@@ -10,7 +10,7 @@ import type { RunProgress } from '../../core/types';
 import { scoreFile } from '../../activities/evaluate/score-file';
 import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
-import { runCli } from '../helpers/processes';
+import { runCli, startServe } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
 
@@ -168,4 +168,26 @@ test('a missing benchmark file waits with a clear error; a patched retry evaluat
   expect(ingest.attempts).toBe(1);
   const evRow = await h.db.stage.findFirstOrThrow({ where: { runId: done.runId, name: 'evaluate' } });
   expect(evRow.attempts).toBe(2);
+}, 300_000);
+
+test('the same evaluation through an OpenAI-compatible endpoint (adamllm serve) gives the in-process answers', async () => {
+  const serve = await startServe(tinyVL);
+  try {
+    const m = await sampleDataset({ count: 3, seed: 23 });
+    const bench = [{ task: 'VQA_RAD', path: fixture('vqa_rad.arrow'), limit: 3 }];
+    const viaOnnx = evalSpec(m, bench);
+    const viaHttp = evalSpec(m, bench);
+    const ev = (spec: Record<string, unknown>) => (spec.stages as Record<string, Record<string, unknown>>).evaluate;
+    ev(viaOnnx).models = [{ kind: 'base', name: 'tiny-in-process', model: { backend: 'onnx', path: tinyVL } }];
+    ev(viaHttp).models = [{ kind: 'base', name: 'tiny-served', model: { backend: 'openai', baseUrl: serve.baseUrl, model: 'qwen2vl-tiny', concurrency: 2 } }];
+    const a: RunProgress = await (await startRun(h.client, viaOnnx)).result();
+    const b: RunProgress = await (await startRun(h.client, viaHttp)).result();
+    expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
+    const outputs = async (name: string) => (await h.db.prediction.findMany({ where: { model: { name }, task: 'VQA_RAD' }, orderBy: { rowIndex: 'asc' } })).map((p) => [p.rowIndex, p.output]);
+    const served = await outputs('tiny-served');
+    expect(served).toHaveLength(3);
+    expect(served).toEqual(await outputs('tiny-in-process'));
+  } finally {
+    serve.stop();
+  }
 }, 300_000);

@@ -101,6 +101,15 @@ test('train then evaluate the trained model against its base: loss curve, lineag
   const { stdout } = await runCli(['runs', 'show', done.runId], { ...process.env, DATABASE_URL: testEnv().databaseUrl });
   expect(stdout).toContain(`training: step ${total}/${total}, loss ${steps[0].loss.toFixed(4)} → ${steps.at(-1)!.loss.toFixed(4)}`);
   expect(stdout).toContain(`tiny-food (onnx, from qwen2vl-tiny) at ${model.uri}`);
+
+  // The adapted model serves the model stages of a later run, here as the synthesizer.
+  const next = specFor(await sampleDataset({ count: 3, seed: 35 }), { pipeline: ['ingest', 'synthesize'] });
+  Object.assign((next.stages as Record<string, Record<string, unknown>>).synthesize, { synthesizer: 'model', model: { backend: 'onnx', path: model.uri }, maxNewTokens: 16 });
+  const synth: RunProgress = await (await startRun(h.client, next)).result();
+  expect(synth.status).toBe('succeeded');
+  const tasks = await h.db.synthTask.findMany({ where: { runId: synth.runId } });
+  expect(tasks).toHaveLength(3);
+  for (const t of tasks) expect(t.synthesizerVersion).toBe(model.revision);
 }, 400_000);
 
 test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export', async () => {
