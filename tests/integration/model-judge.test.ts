@@ -100,13 +100,15 @@ test('model synthesizer: raw output and finish reason kept, unparsable output fi
     expect(['stop', 'length']).toContain(t.finishReason);
     if (t.status === 'FILTERED') expect(t.reason).toMatch(/^(unparsable output|no triplet)/);
   }
-  const entries = await h.db.cacheEntry.count({ where: { promptFormat: 'qwen2vl-synth-v1' } });
+  // entries of this model only: other suites (train-stage) synthesize with other models
+  const mine = { promptFormat: 'qwen2vl-synth-v1', backend: tasks[0].synthesizerVersion };
+  const entries = await h.db.cacheEntry.count({ where: mine });
   expect(entries).toBe(6);
   expect(synth.outputs).toMatchObject({ cachedOutputs: 0, modelSeconds: expect.any(Number) });
   expect((synth.outputs as Record<string, number>).completionTokens).toBeLessThanOrEqual(6 * 24);
 
   const second: RunProgress = await (await startRun(h.client, spec)).result();
-  expect(await h.db.cacheEntry.count({ where: { promptFormat: 'qwen2vl-synth-v1' } })).toBe(6);
+  expect(await h.db.cacheEntry.count({ where: mine })).toBe(6);
   const again = await h.db.synthTask.findMany({ where: { runId: second.runId }, orderBy: { synId: 'asc' } });
   expect(again.map((t) => t.rawOutput)).toEqual(tasks.map((t) => t.rawOutput));
   expect(second.stages.find((s) => s.name === 'synthesize')!.outputs).toMatchObject({ cachedOutputs: 6, modelSeconds: 0 });
