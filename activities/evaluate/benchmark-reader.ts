@@ -34,16 +34,25 @@ export interface RowRange {
   to?: number;
 }
 
-async function* rowsOf(file: string, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
+type BenchmarkFormat = 'parquet' | 'arrow' | 'jsonl';
+
+/** The file's format by extension, once it is known to exist; a clear error otherwise. */
+async function benchmarkFormat(file: string): Promise<BenchmarkFormat> {
   try {
     await fs.access(file);
   } catch {
     throw new BenchmarkFileError(`benchmark file not found: ${file}`);
   }
-  if (file.endsWith('.parquet')) yield* readParquet(file, task, range);
-  else if (file.endsWith('.arrow')) yield* readArrow(file, task, range);
-  else if (file.endsWith('.jsonl')) yield* readJsonl(file, task);
-  else throw new BenchmarkFileError(`${file}: expected a .arrow, .parquet or .jsonl benchmark file`);
+  const format = (['parquet', 'arrow', 'jsonl'] as const).find((f) => file.endsWith(`.${f}`));
+  if (!format) throw new BenchmarkFileError(`${file}: expected a .arrow, .parquet or .jsonl benchmark file`);
+  return format;
+}
+
+async function* rowsOf(file: string, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
+  const format = await benchmarkFormat(file);
+  if (format === 'parquet') yield* readParquet(file, task, range);
+  else if (format === 'arrow') yield* readArrow(file, task, range);
+  else yield* readJsonl(file, task);
 }
 
 export async function* readBenchmark(file: string, task?: EvalTask, range: RowRange = {}): AsyncGenerator<BenchmarkRow> {
@@ -56,33 +65,22 @@ export async function* readBenchmark(file: string, task?: EvalTask, range: RowRa
 
 /** The number of rows in a split (Parquet: from the footer; Arrow: batch lengths; JSONL: non-empty lines). */
 export async function countBenchmarkRows(file: string): Promise<number> {
-  try {
-    await fs.access(file);
-  } catch {
-    throw new BenchmarkFileError(`benchmark file not found: ${file}`);
-  }
-  if (file.endsWith('.parquet')) {
+  const format = await benchmarkFormat(file);
+  if (format === 'parquet') {
     const { buffer, close } = await fileBuffer(file);
     try {
-      const metadata = await parquetMetadataAsync(buffer).catch((e: Error) => {
-        throw new BenchmarkFileError(`${file}: not a Parquet file (${e.message})`);
-      });
-      return Number(metadata.num_rows);
+      return Number((await parquetMetadata(file, buffer)).num_rows);
     } finally {
       await close();
     }
   }
-  if (file.endsWith('.arrow')) {
-    let n = 0;
+  let n = 0;
+  if (format === 'arrow') {
     for await (const batch of await openArrow(file)) n += batch.numRows;
-    return n;
-  }
-  if (file.endsWith('.jsonl')) {
-    let n = 0;
+  } else {
     for await (const line of readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line.trim() !== '') n++;
-    return n;
   }
-  throw new BenchmarkFileError(`${file}: expected a .arrow, .parquet or .jsonl benchmark file`);
+  return n;
 }
 
 /** Arrow values as plain JS: vectors (list columns) become arrays, struct rows objects; bytes stay bytes. */
@@ -148,10 +146,14 @@ async function* readParquet(file: string, task: EvalTask | undefined, range: Req
   }
 }
 
-async function* readParquetRows(file: string, buffer: AsyncBuffer, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
-  const metadata = await parquetMetadataAsync(buffer).catch((e: Error) => {
+function parquetMetadata(file: string, buffer: AsyncBuffer) {
+  return parquetMetadataAsync(buffer).catch((e: Error) => {
     throw new BenchmarkFileError(`${file}: not a Parquet file (${e.message})`);
   });
+}
+
+async function* readParquetRows(file: string, buffer: AsyncBuffer, task: EvalTask | undefined, range: Required<RowRange>): AsyncGenerator<BenchmarkRow> {
+  const metadata = await parquetMetadata(file, buffer);
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
