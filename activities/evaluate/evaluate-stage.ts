@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
 import { evalPrompt } from '../../core/eval/prompts';
-import { Aggregator, TASKS, type EvalRow, type RowScore } from '../../core/eval/tasks';
+import { Aggregator, TASKS, type EvalRow } from '../../core/eval/tasks';
 import type { TEvaluateSettings } from '../../core/spec';
 import { canonicalJson } from '../bookkeeping/canonical-json';
 import type { PrismaTypes } from '../db/client';
@@ -21,7 +21,7 @@ import { accounted } from '../stage/counts';
 import { sha256File } from '../store/artifact-store';
 import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
 import { prepareEvalImage } from './eval-image';
-import { recordMetrics } from './record-scores';
+import { recordMetrics, scoreDetails } from './record-scores';
 import { modelRowFor, resolveTarget } from './targets';
 
 type Ctx = StageContext<'evaluate'>;
@@ -88,7 +88,7 @@ async function planEvaluations(ctx: Ctx) {
 }
 
 async function evaluations(ctx: Ctx) {
-  return ctx.db.evaluation.findMany({ where: { runId: ctx.runId }, orderBy: { position: 'asc' } });
+  return ctx.db.evaluation.findMany({ where: { runId: ctx.runId }, orderBy: { position: 'asc' }, include: { model: { select: { name: true } } } });
 }
 
 /** Shards in plan order: each evaluation's rows cut into shardSize ranges. */
@@ -109,10 +109,6 @@ async function imageBytes(row: BenchmarkRow): Promise<Uint8Array> {
   if (row.image.bytes?.length) return row.image.bytes;
   if (row.image.path) return new Uint8Array(await fs.readFile(row.image.path));
   throw new Error('row has no image');
-}
-
-function storedScore(s: RowScore) {
-  return { raw: s.raw ?? null, kind: s.kind ?? null, parsed: s.parsed ?? null, stage: s.stage ?? null, random: !!s.random, missing: !!s.missing, error: s.error ?? null };
 }
 
 export const evaluateStage: StageImplementation<'evaluate'> = {
@@ -195,7 +191,8 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
             output: out?.text ?? null,
             score: score.score,
             details: {
-              ...storedScore(score),
+              ...scoreDetails(score),
+              raw: score.raw ?? null,
               ...(r.error ? { error: r.error } : {}),
               ...(out ? { finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached } : {}),
             } as PrismaTypes.InputJsonValue,
@@ -254,8 +251,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
       }
       const metrics = task.aggregate(agg);
       await recordMetrics(ctx.db, ctx.runId, e.modelId, { task: e.task, metrics, missing: agg.missing, random: agg.random, errors: agg.errors, ...(e.task === 'FoodSeg103' ? { f1Convention: ctx.settings.f1Convention } : {}) });
-      const name = (await ctx.db.model.findUniqueOrThrow({ where: { id: e.modelId }, select: { name: true } })).name;
-      for (const [k, v] of Object.entries(metrics)) if (k !== 'test_num' && v !== null) outputs[`${e.task} ${k} (${name})`] = Math.round(v * 100) / 100;
+      for (const [k, v] of Object.entries(metrics)) if (k !== 'test_num' && v !== null) outputs[`${e.task} ${k} (${e.model.name})`] = Math.round(v * 100) / 100;
     }
     const result = accounted('evaluate', { in: total, out: answered, filtered: 0, failed: unanswered }, reasons);
     return {

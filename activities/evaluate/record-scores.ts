@@ -21,6 +21,11 @@ export function promptHash(row: EvalRow): string {
   return createHash('sha256').update(typeof row.input === 'string' ? row.input : JSON.stringify(row.input ?? null)).digest('hex');
 }
 
+/** A row score's parse and flags, as a Prediction's details keep them. */
+export function scoreDetails(s: RowScore) {
+  return { parsed: s.parsed ?? null, stage: s.stage ?? null, random: !!s.random, missing: !!s.missing, error: s.error ?? null, kind: s.kind ?? null };
+}
+
 export async function upsertModel(db: Db, m: ModelRef): Promise<string> {
   const row = await db.model.upsert({
     where: { name_revision: { name: m.name, revision: m.revision } },
@@ -43,7 +48,7 @@ export function predictionWriter(db: Db, modelId: string, task: string) {
         const data = {
           output: typeof row.pred === 'string' ? row.pred : null,
           score: score.score,
-          details: { parsed: score.parsed ?? null, stage: score.stage ?? null, random: !!score.random, missing: !!score.missing, error: score.error ?? null, kind: score.kind ?? null } as PrismaTypes.InputJsonValue,
+          details: scoreDetails(score) as PrismaTypes.InputJsonValue,
         };
         const key = { modelId, task, rowIndex: score.index, promptHash: promptHash(row) };
         return db.prediction.upsert({ where: { modelId_task_rowIndex_promptHash: key }, create: { ...key, ...data }, update: data });
