@@ -51,10 +51,13 @@ async function recordModel(ctx: Ctx, done: TrainerEvent, start: TrainerEvent | u
   const attempt = await ctx.db.stageAttempt.findFirst({ where: { stage: { runId: ctx.runId, name: 'train' }, attempt: ctx.attempt }, select: { id: true } });
   const onnxDir = typeof done.onnx === 'string' ? done.onnx : undefined;
   const hfDir = String(done.hf);
+  // each exported folder hashed once: the model's revision and its artifact's sha256
+  const hashes = new Map<string, string>();
+  for (const folder of [hfDir, onnxDir]) if (folder) hashes.set(folder, await folderHash(folder));
   const dir = onnxDir ?? hfDir;
   const format = onnxDir ? 'onnx' : 'hf';
   const name = s.name ?? `${path.basename(base)}-${ctx.spec.domain}`;
-  const model = await upsertModel(ctx.db, { name, kind: 'ADAPTED', family: 'qwen2vl', format, uri: dir, revision: `${format}:${await folderHash(dir)}` });
+  const model = await upsertModel(ctx.db, { name, kind: 'ADAPTED', family: 'qwen2vl', format, uri: dir, revision: `${format}:${hashes.get(dir)}` });
   const meta = {
     hf: hfDir,
     onnx: onnxDir ?? null,
@@ -72,7 +75,7 @@ async function recordModel(ctx: Ctx, done: TrainerEvent, start: TrainerEvent | u
   await ctx.db.model.update({ where: { id: model }, data: { parentId: baseId, runId: ctx.runId, trainingSetId: set.id, stageAttemptId: attempt?.id ?? null, meta } });
   for (const [kind, folder] of [['model-hf', hfDir], ['model-onnx', onnxDir]] as const) {
     if (!folder) continue;
-    const data = { uri: `file://${folder}`, sha256: await folderHash(folder), bytes: BigInt(await folderSize(folder)), meta: { model: name } };
+    const data = { uri: `file://${folder}`, sha256: hashes.get(folder)!, bytes: BigInt(await folderSize(folder)), meta: { model: name } };
     await ctx.db.artifact.upsert({ where: { runId_stage_kind: { runId: ctx.runId, stage: 'train', kind } }, create: { runId: ctx.runId, stage: 'train', kind, ...data }, update: data });
   }
 }
