@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import { trainingStats } from '../../core/training-stats';
 import type { Db } from '../db/client';
 import { describeFile } from '../store/artifact-store';
 
@@ -69,13 +70,12 @@ export function reportMarkdown(run: RunData): string {
   md.push('## Data funnel', '', '| stage | status | in | out | filtered | failed |', '|---|---|---|---|---|---|');
   for (const s of run.stages) md.push(`| ${s.name} | ${s.status.toLowerCase()} | ${fmt(s.countIn)} | ${fmt(s.countOut)} | ${fmt(s.countFiltered)} | ${fmt(s.countFailed)} |`);
   md.push('', funnel(run).map((f) => `${f.step} ${f.count}`).join(' → '), '');
-  if (run.trainSteps.length > 0) {
-    const steps = run.trainSteps;
-    const avg = steps.reduce((a, t) => a + t.tokensPerS, 0) / steps.length;
+  const training = trainingStats(run.trainSteps);
+  if (training) {
     const trained = run.models[0];
     md.push('## Training', '');
     if (trained) md.push(`\`${trained.name}\` from \`${trained.parent?.name ?? '?'}\`, exported to \`${trained.uri}\``, '');
-    md.push(`steps ${steps.at(-1)!.step}/${steps.at(-1)!.totalSteps}, loss ${steps[0].loss.toFixed(4)} → ${steps.at(-1)!.loss.toFixed(4)}, ${avg.toFixed(1)} tokens/s on average`, '');
+    md.push(`steps ${training.step}/${training.totalSteps}, loss ${training.firstLoss.toFixed(4)} → ${training.lastLoss.toFixed(4)}, ${training.tokensPerS.toFixed(1)} tokens/s on average`, '');
   }
   const { models, lines } = scoreLines(run);
   md.push('## Scores', '');

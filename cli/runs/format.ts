@@ -1,5 +1,6 @@
 // Plain-text and JSON views of run history for `adamllm runs`.
 import Table from 'cli-table3';
+import { trainingStats } from '../../core/training-stats';
 import type { RunDetail } from './queries';
 import type { listRuns } from './queries';
 
@@ -55,13 +56,11 @@ export function formatRunDetail(r: RunDetail): string {
 
 /** One line on a run's training: steps, loss from first to last step, speed, the model made. */
 export function trainingSummary(r: RunDetail): string | null {
-  const steps = r.trainSteps;
-  if (steps.length === 0) return null;
-  const last = steps.at(-1)!;
-  const avg = steps.reduce((a, t) => a + t.tokensPerS, 0) / steps.length;
+  const t = trainingStats(r.trainSteps);
+  if (!t) return null;
   const m = r.models[0];
   const model = m ? `; ${m.name} (${m.format}, from ${m.parent?.name ?? '?'}) at ${m.uri}` : '';
-  return `step ${last.step}/${last.totalSteps}, loss ${steps[0].loss.toFixed(4)} → ${last.loss.toFixed(4)}, ${avg.toFixed(0)} tokens/s${model}`;
+  return `step ${t.step}/${t.totalSteps}, loss ${t.firstLoss.toFixed(4)} → ${t.lastLoss.toFixed(4)}, ${t.tokensPerS.toFixed(0)} tokens/s${model}`;
 }
 
 /** Paths where two specs differ, as `path: a → b`. */
