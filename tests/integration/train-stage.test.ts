@@ -29,6 +29,13 @@ afterAll(async () => {
   await h.close();
 });
 
+/** A run over a fresh sample dataset that ends with the train stage. */
+async function trainRunSpec(count: number, seed: number, settings: Record<string, unknown>) {
+  const spec = specFor(await sampleDataset({ count, seed }), { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
+  (spec.stages as Record<string, unknown>).train = train(settings);
+  return spec;
+}
+
 /** Starts a run and returns once its trainer has logged `steps` optimizer steps. */
 async function startAndTrain(spec: Record<string, unknown>, steps: number) {
   const handle = await startRun(h.client, spec);
@@ -113,9 +120,7 @@ test('train then evaluate the trained model against its base: loss curve, lineag
 }, 400_000);
 
 test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export', async () => {
-  const m = await sampleDataset({ count: 4, seed: 32 });
-  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
-  (spec.stages as Record<string, unknown>).train = train({ maxLength: 16, onnx: false });
+  const spec = await trainRunSpec(4, 32, { maxLength: 16, onnx: false });
   const handle = await startRun(h.client, spec);
   const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'failed_waiting'), 120_000);
   const st = waiting.stages.find((s) => s.name === 'train')!;
@@ -131,10 +136,8 @@ test('a bad trainer setting fails non-retryably naming it; a patched retry train
 }, 300_000);
 
 test('a GPU worker killed mid-training: another worker resumes the trainer from the checkpoint in the last heartbeat', async () => {
-  const m = await sampleDataset({ count: 8, seed: 33 });
-  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
   // 60 epochs of 2 steps, long enough that the kill lands mid-training
-  (spec.stages as Record<string, unknown>).train = train({ epochs: 60, saveSteps: 5, onnx: false });
+  const spec = await trainRunSpec(8, 33, { epochs: 60, saveSteps: 5, onnx: false });
   const { handle, run } = await startAndTrain(spec, 5);
   gpu.kill('SIGKILL');
   gpu = await startWorkerProcess(artifacts, 'gpu');
@@ -150,10 +153,8 @@ test('a GPU worker killed mid-training: another worker resumes the trainer from 
 }, 300_000);
 
 test('abort during training: the trainer gets SIGTERM and leaves a checkpoint of the step it stopped at', async () => {
-  const m = await sampleDataset({ count: 8, seed: 34 });
-  const spec = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train'] });
   // 1,000 epochs of 2 steps: far longer than the heartbeat throttle that delays the cancel
-  (spec.stages as Record<string, unknown>).train = train({ epochs: 1000, saveSteps: 100000, onnx: false });
+  const spec = await trainRunSpec(8, 34, { epochs: 1000, saveSteps: 100000, onnx: false });
   const { handle, run } = await startAndTrain(spec, 3);
   await handle.signal('abort', { reason: 'test' });
   const done: RunProgress = await handle.result();
