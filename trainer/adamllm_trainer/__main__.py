@@ -1,8 +1,13 @@
 """python -m adamllm_trainer train --config CONFIG [--resume-from CHECKPOINT]
+   (several processes: python -m torch.distributed.run --standalone --nproc-per-node N -m adamllm_trainer train ...)
+python -m adamllm_trainer export-onnx --config CONFIG   (output_dir/hf -> output_dir/onnx, validated)
+python -m adamllm_trainer validate --config CONFIG [--onnx DIR]
 python -m adamllm_trainer inspect --config CONFIG [--row N]   (a rendered example: tokens, labels)
+python -m adamllm_trainer diff-weights --base DIR --checkpoint DIR   (which tensors training changed)
 
 Exit codes: 0 done; 2 bad config or input data (retrying cannot help); 3 export validation
-failed; 143 stopped by SIGTERM after a checkpoint; 1 anything else."""
+failed; 143 stopped by SIGTERM after a checkpoint; 1 anything else. Under torchrun the
+launcher's exit code is its own: the `error` event's type says which of these it was."""
 
 import argparse
 import json
@@ -29,7 +34,17 @@ def main(argv=None) -> int:
     i = sub.add_parser("inspect", help="print one rendered training example with its labels")
     i.add_argument("--config", required=True)
     i.add_argument("--row", type=int, default=0)
+    o = sub.add_parser("export-onnx", help="export output_dir/hf to output_dir/onnx (transformers.js layout) and validate it")
+    o.add_argument("--config", required=True)
+    w = sub.add_parser("diff-weights", help="fractions of the base model's tensors and elements a checkpoint changed, trainable and frozen")
+    w.add_argument("--base", required=True)
+    w.add_argument("--checkpoint", required=True, help="a checkpoint folder or an exported HF folder")
     args = parser.parse_args(argv)
+    if args.command == "diff-weights":
+        from .weights import diff_weights
+
+        print(json.dumps(diff_weights(args.base, args.checkpoint)))
+        return 0
 
     from .config import load_config
 
@@ -39,16 +54,25 @@ def main(argv=None) -> int:
             return inspect(cfg, args.row)
         if args.command == "validate":
             return validate_export(cfg, args.onnx)
-        from .data import load_rows
+        if args.command == "export-onnx":
+            from .export import onnx_from_hf
+
+            emit("export", **onnx_from_hf(cfg))
+            return 0
+        from . import dist
         from .export import export_model
         from .train import train
 
-        model, step, total, stopped, losses = train(cfg, args.resume_from)
+        net, step, total, stopped, losses, d = train(cfg, args.resume_from)
         if stopped:
             emit("stopped", step=step, total_steps=total)
+            dist.close(d)
             return 143
-        paths = export_model(model, cfg, load_rows(cfg))
-        emit("done", step=step, total_steps=total, final_loss=losses[-1] if losses else None, first_loss=losses[0] if losses else None, **paths)
+        paths = export_model(net, cfg, d)
+        dist.barrier(d)
+        dist.close(d)
+        if paths is not None:
+            emit("done", step=step, total_steps=total, final_loss=losses[-1] if losses else None, first_loss=losses[0] if losses else None, **paths)
         return 0
     except TrainerError as e:
         emit("error", type=e.kind, message=str(e))
@@ -64,25 +88,29 @@ def validate_export(cfg, onnx_dir) -> int:
 
     from transformers import Qwen2VLForConditionalGeneration
 
-    from .data import load_rows
+    from .data import first_rows
     from .export import validate
 
     model = Qwen2VLForConditionalGeneration.from_pretrained(Path(cfg.output_dir) / "hf", dtype="float32").eval()
-    emit("validation", **validate(model, cfg, Path(onnx_dir or Path(cfg.output_dir) / "onnx"), load_rows(cfg)))
+    emit("validation", **validate(model, cfg, Path(onnx_dir or Path(cfg.output_dir) / "onnx"), first_rows(cfg, cfg.export.validate_prompts)))
     return 0
 
 
 def inspect(cfg, row: int) -> int:
-    from .data import Encoder, load_rows
+    from .data import Encoder, iter_rows
 
-    rows = load_rows(cfg)
+    found = next((r for i, r in iter_rows(cfg) if i == row), None)
+    if found is None:
+        raise TrainerError("config", f"inspect: the training set has no row {row}")
     enc = Encoder(cfg)
-    ex = enc.encode(rows[row])
+    ex, reason = enc.encode(found)
+    if ex is None:
+        raise TrainerError("config", f"inspect: row {row} is left out of training: {reason}")
     ids = ex["input_ids"].tolist()
     labels = ex["labels"].tolist()
     print(json.dumps({"tokens": enc.tok.convert_ids_to_tokens(ids), "input_ids": ids, "labels": labels,
                       "labelled_text": enc.tok.decode([t for t in labels if t != -100]),
-                      "image_grid_thw": ex["image_grid_thw"].tolist() if "image_grid_thw" in ex else None}))
+                      "image_grid_thw": ex["grids"] or None}))
     return 0
 
 

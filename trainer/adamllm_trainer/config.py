@@ -1,5 +1,6 @@
 """The trainer's one JSON config: every setting with its default, checked before any work."""
 
+import importlib.util
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -19,10 +20,17 @@ class LoraSettings:
 @dataclass
 class ExportSettings:
     hf: bool = True
-    onnx: bool = True
+    # the transformers.js layout for the onnx backend; the train stage asks for it only when
+    # something will run the model there (a vLLM user never needs it)
+    onnx: bool = False
     # greedy outputs of ONNX and PyTorch compared on this many training prompts
     validate_prompts: int = 3
     validate_new_tokens: int = 16
+    # the HF folder's weight dtype: "base" keeps the base model's (bf16 for Qwen2-VL), so the
+    # export is the size of the model it came from and vLLM serves it as is
+    dtype: str = "base"  # base | bfloat16 | float16 | float32
+    # safetensors shards of at most this size (transformers' format: "5GB", "500MB")
+    max_shard_size: str = "5GB"
 
 
 @dataclass
@@ -48,15 +56,33 @@ class TrainConfig:
     image_min_pixels: int = 32 * 32
     seed: int = 42
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+    # auto: bf16 autocast on GPU, fp32 on CPU. bf16 keeps fp32 master weights and fp32 AdamW
+    # state for every trainable tensor (a 1e-5 update is below half a bf16 step of most
+    # weights, so pure-bf16 weights would round it away); frozen parts are stored in bf16.
+    precision: str = "auto"  # auto | bf16 | fp32
+    # recompute each decoder layer's activations in backward (non-reentrant): 8 x 6k tokens of
+    # a 2B model keep ~28 layers x 48k x 1536 x ~34 bytes ~ 70 GB of activations without it
+    gradient_checkpointing: bool = True
+    attn_implementation: str = "sdpa"  # sdpa | flash_attention_2 (must be installed) | eager
+    # batches of similar length (deterministic from seed and epoch) waste less on padding
+    group_by_length: bool = True
+    # several processes: torchrun sets WORLD_SIZE; ddp replicates the model, fsdp shards it
+    # (full shard; trainable parameters fp32) for models whose weights + AdamW state do not fit
+    strategy: str = "ddp"  # ddp | fsdp
+    # images are decoded and preprocessed on the fly in DataLoader worker processes
+    dataloader_workers: int = 2
+    pin_memory: bool = True  # only used on GPU
+    prefetch_factor: int = 2
+    # tokenization: processes (0 = one per CPU, at most 16) and examples per cache shard
+    tokenize_workers: int = 0
+    tokenize_shard_size: int = 1000
     save_steps: int = 500
     save_total_limit: int = 1
     log_every: int = 1
     export: ExportSettings = field(default_factory=ExportSettings)
 
-    @property
-    def global_batch(self) -> int:
-        return self.per_device_batch_size * self.gradient_accumulation_steps
+    def global_batch(self, world_size: int = 1) -> int:
+        return self.per_device_batch_size * self.gradient_accumulation_steps * world_size
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,7 +126,19 @@ def check(cfg: TrainConfig) -> None:
         problems.append(f"device: {cfg.device!r} is not auto, cpu or cuda")
     if cfg.precision not in ("auto", "bf16", "fp32"):
         problems.append(f"precision: {cfg.precision!r} is not auto, bf16 or fp32")
-    for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_length", "save_steps", "save_total_limit", "log_every"):
+    if cfg.attn_implementation not in ("sdpa", "flash_attention_2", "eager"):
+        problems.append(f"attn_implementation: {cfg.attn_implementation!r} is not sdpa, flash_attention_2 or eager")
+    elif cfg.attn_implementation == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        problems.append("attn_implementation: flash_attention_2 needs the flash-attn package, which is not installed in this Python (pip install flash-attn, on a GPU machine)")
+    if cfg.strategy not in ("ddp", "fsdp"):
+        problems.append(f"strategy: {cfg.strategy!r} is not ddp or fsdp")
+    if cfg.export.dtype not in ("base", "bfloat16", "float16", "float32"):
+        problems.append(f"export.dtype: {cfg.export.dtype!r} is not base, bfloat16, float16 or float32")
+    if not isinstance(cfg.tokenize_workers, int) or cfg.tokenize_workers < 0:
+        problems.append("tokenize_workers: must be 0 (one per CPU) or a positive integer")
+    if not isinstance(cfg.dataloader_workers, int) or cfg.dataloader_workers < 0:
+        problems.append("dataloader_workers: must be 0 (load in the training process) or a positive integer")
+    for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_length", "save_steps", "save_total_limit", "log_every", "prefetch_factor", "tokenize_shard_size"):
         if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
             problems.append(f"{name}: must be a positive integer")
     if not (cfg.learning_rate > 0):

@@ -1,50 +1,83 @@
-"""The training set as token ids, labels and pixels.
+"""The training set as token ids and labels, tokenized once into shards; pixels on the fly.
 
-Rows are the export's ShareGPT JSON (`messages`, `images`). Each conversation is rendered in
+Rows are the export's ShareGPT JSON (`messages`, `images`), read as a stream (ijson), so the
+150k rows of a paper-scale domain are never one Python list. Each conversation is rendered in
 Qwen2-VL's chat format (the qwen2_vl template LLaMA-Factory trains it with): a default system
 turn, user turns closed by `<|im_end|>\\n` and an open assistant header, then the assistant's
 content and `<|im_end|>\\n`. Only the assistant spans carry labels; everything else is -100.
 `<image>` becomes `<|vision_start|>`, one `<|image_pad|>` per merged patch, `<|vision_end|>`.
 Images are downscaled (NEAREST) to at most image_max_pixels as LLaMA-Factory does, then the
-model's own image processor sizes them. Tokenized examples are cached by content hash."""
+model's own image processor sizes them.
 
-import hashlib
+What is kept on disk is small: per example its token ids, labels, image grid sizes and image
+paths (about 8 bytes a token: 150k examples x ~1.5k tokens ~ 2 GB, memory-mapped). Pixel
+values are not kept: one 512x512 image is 1,296 patches x 1,176 floats ~ 6 MB, ~0.9 TB for
+150k. The DataLoader's workers decode and preprocess each image when its batch comes (see
+loader.py). The tokenization lives in tokenize.py."""
+
 import json
 import math
-import os
 from pathlib import Path
 
-import torch
+import ijson
+import numpy as np
 from PIL import Image
 from transformers import AutoTokenizer
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
 from .config import TrainConfig
-from .events import TrainerError, emit
+from .events import TrainerError
 
 TEMPLATE_VERSION = "qwen2vl-sft-v1"
 SYSTEM = "You are a helpful assistant."
 IGNORE = -100
 
+# why an example is left out of training (the data event counts them by these reasons)
+CUT_IMAGE = "longer than maxLength with the image cut"
+NO_LABEL = "no labelled token within maxLength"
+UNREADABLE = "image unreadable"
 
-def load_rows(cfg: TrainConfig) -> list:
-    try:
-        rows = json.loads(Path(cfg.train_file).read_text())
-    except ValueError as e:
-        raise TrainerError("config", f"train_file {cfg.train_file}: not JSON ({e})") from e
-    if not isinstance(rows, list) or not rows:
-        raise TrainerError("config", f"train_file {cfg.train_file}: expected a non-empty JSON array of rows")
-    for i, row in enumerate(rows):
-        msgs = row.get("messages") if isinstance(row, dict) else None
-        if not isinstance(msgs, list) or not msgs or len(msgs) % 2:
-            raise TrainerError("config", f"train_file row {i}: messages must be user/assistant pairs")
-        for j, m in enumerate(msgs):
-            if m.get("role") != ("user" if j % 2 == 0 else "assistant") or not isinstance(m.get("content"), str):
-                raise TrainerError("config", f"train_file row {i}: message {j} must be {'user' if j % 2 == 0 else 'assistant'} text")
-        n_images = sum(m["content"].count("<image>") for m in msgs)
-        if n_images != len(row.get("images") or []):
-            raise TrainerError("config", f"train_file row {i}: {n_images} <image> slots for {len(row.get('images') or [])} images")
-    return rows
+
+def check_row(i: int, row) -> None:
+    """A row the export could not have written is bad input: the run stops, naming the row."""
+    msgs = row.get("messages") if isinstance(row, dict) else None
+    if not isinstance(msgs, list) or not msgs or len(msgs) % 2:
+        raise TrainerError("config", f"train_file row {i}: messages must be user/assistant pairs")
+    for j, m in enumerate(msgs):
+        if not isinstance(m, dict) or m.get("role") != ("user" if j % 2 == 0 else "assistant") or not isinstance(m.get("content"), str):
+            raise TrainerError("config", f"train_file row {i}: message {j} must be {'user' if j % 2 == 0 else 'assistant'} text")
+    images = row.get("images") or []
+    n_images = sum(m["content"].count("<image>") for m in msgs)
+    if n_images != len(images):
+        raise TrainerError("config", f"train_file row {i}: {n_images} <image> slots for {len(images)} images")
+
+
+def iter_rows(cfg: TrainConfig):
+    """(index, row) for every row of the training set, checked, streamed from disk."""
+    path = Path(cfg.train_file)
+    with path.open("rb") as f:
+        if not f.read(4096).lstrip().startswith(b"["):
+            raise TrainerError("config", f"train_file {path}: expected a non-empty JSON array of rows")
+        f.seek(0)
+        n = 0
+        try:
+            for row in ijson.items(f, "item", use_float=True):
+                check_row(n, row)
+                yield n, row
+                n += 1
+        except ijson.JSONError as e:
+            raise TrainerError("config", f"train_file {path}: not JSON ({e})") from e
+    if n == 0:
+        raise TrainerError("config", f"train_file {path}: expected a non-empty JSON array of rows")
+
+
+def first_rows(cfg: TrainConfig, k: int) -> list:
+    out = []
+    for _, row in iter_rows(cfg):
+        if len(out) >= k:
+            break
+        out.append(row)
+    return out
 
 
 def segments(messages: list) -> list:
@@ -78,18 +111,35 @@ def load_image(cfg: TrainConfig, p: str) -> Image.Image:
     return img
 
 
+class ImageUnreadable(OSError):
+    pass
+
+
 class Encoder:
+    """Token ids and labels of one row; its images are decoded once here to size the image
+    slots (and to find the ones that cannot be read), then dropped."""
+
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
         self.tok = AutoTokenizer.from_pretrained(cfg.base_model)
         self.proc = Qwen2VLImageProcessorPil.from_pretrained(cfg.base_model)
         self.size = {"shortest_edge": cfg.image_min_pixels, "longest_edge": cfg.image_max_pixels}
+        self.vision_end = self.tok.convert_tokens_to_ids("<|vision_end|>")
 
-    def encode(self, row: dict) -> dict | None:
-        """One example, or None when truncation at max_length leaves no label."""
-        images = [load_image(self.cfg, p) for p in row.get("images") or []]
-        vision = self.proc(images=images, return_tensors="pt", size=self.size) if images else None
-        pads = [int(g.prod()) // (self.proc.merge_size ** 2) for g in vision["image_grid_thw"]] if vision else []
+    def pixels(self, paths: list) -> dict | None:
+        """pixel_values and image_grid_thw of a row's images, as the model takes them."""
+        try:
+            images = [load_image(self.cfg, p) for p in paths]
+        except OSError as e:  # missing, truncated, not an image (PIL raises OSError subclasses)
+            raise ImageUnreadable(str(e)) from e
+        return self.proc(images=images, return_tensors="pt", size=self.size) if images else None
+
+    def encode(self, row: dict, with_pixels: bool = False) -> tuple:
+        """(example, None) or (None, reason why it is left out). Raises ImageUnreadable."""
+        paths = row.get("images") or []
+        vision = self.pixels(paths)
+        grids = vision["image_grid_thw"].tolist() if vision else []
+        pads = [math.prod(g) // (self.proc.merge_size ** 2) for g in grids]
         ids, labels = [], []
         for text, labelled in segments(row["messages"]):
             parts = text.split("<image>")
@@ -102,64 +152,24 @@ class Encoder:
                 piece = self.tok(part, add_special_tokens=False)["input_ids"] if part else []
                 ids += piece
                 labels += piece if labelled else [IGNORE] * len(piece)
-        image_end = max((i for i, t in enumerate(ids) if t == self.tok.convert_tokens_to_ids("<|vision_end|>")), default=-1)
+        image_end = max((i for i, t in enumerate(ids) if t == self.vision_end), default=-1)
         if len(ids) > self.cfg.max_length:
             if image_end >= self.cfg.max_length:
-                return None  # cutting into the image tokens would break the image
+                return None, CUT_IMAGE  # cutting into the image tokens would break the image
             ids, labels = ids[: self.cfg.max_length], labels[: self.cfg.max_length]
         if all(x == IGNORE for x in labels):
-            return None
-        ex = {"input_ids": torch.tensor(ids, dtype=torch.int32), "labels": torch.tensor(labels, dtype=torch.int32)}
-        if vision:
-            ex["pixel_values"] = vision["pixel_values"].to(torch.float32)
-            ex["image_grid_thw"] = vision["image_grid_thw"].to(torch.int32)
-        return ex
+            return None, NO_LABEL
+        ex = {"input_ids": np.asarray(ids, np.int32), "labels": np.asarray(labels, np.int32), "grids": grids, "images": list(paths)}
+        if with_pixels and vision:
+            ex["pixel_values"] = vision["pixel_values"].float()
+            ex["image_grid_thw"] = vision["image_grid_thw"].long()
+        return ex, None
 
 
-def cache_key(cfg: TrainConfig, rows: list) -> str:
-    """Training-set bytes, every image's size and mtime, tokenizer and processor files, settings."""
-    h = hashlib.sha256()
-    h.update(Path(cfg.train_file).read_bytes())
-    for row in rows:
-        for p in row.get("images") or []:
-            st = image_path(cfg, p).stat()
-            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    for name in ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"):
-        f = Path(cfg.base_model, name)
-        if f.is_file():
-            h.update(f.read_bytes())
-    settings = dict(template=TEMPLATE_VERSION, max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
-                    image_max_pixels=cfg.image_max_pixels, dataset_dir=cfg.dataset_dir)
-    h.update(json.dumps(settings, sort_keys=True).encode())
-    return h.hexdigest()
+def settings_for_key(cfg: TrainConfig) -> dict:
+    return dict(template=TEMPLATE_VERSION, max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
+                image_max_pixels=cfg.image_max_pixels, dataset_dir=cfg.dataset_dir)
 
 
-def tokenized_dataset(cfg: TrainConfig) -> list:
-    rows = load_rows(cfg)
-    try:
-        key = cache_key(cfg, rows)
-    except OSError as e:
-        raise TrainerError("config", f"training image unreadable: {e}") from e
-    cache_dir = Path(cfg.cache_dir or Path(cfg.output_dir) / "tokenized")
-    cached = cache_dir / f"{key}.pt"
-    if cached.is_file():
-        examples = torch.load(cached, weights_only=True)
-        emit("data", examples=len(examples), dropped=len(rows) - len(examples), cache="hit", key=key)
-        return examples
-    enc = Encoder(cfg)
-    examples = []
-    for i, row in enumerate(rows):
-        try:
-            ex = enc.encode(row)
-        except OSError as e:
-            raise TrainerError("config", f"train_file row {i}: image unreadable: {e}") from e
-        if ex is not None:
-            examples.append(ex)
-    if not examples:
-        raise TrainerError("config", f"no example fits max_length {cfg.max_length} with a label left")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".tmp{os.getpid()}")
-    torch.save(examples, tmp)
-    os.replace(tmp, cached)  # complete or absent: a killed run never leaves half a cache
-    emit("data", examples=len(examples), dropped=len(rows) - len(examples), cache="miss", key=key)
-    return examples
+def read_json(path: Path):
+    return json.loads(path.read_text())

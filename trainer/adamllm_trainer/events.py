@@ -6,7 +6,18 @@ import sys
 import time
 
 
+_RANK = 0
+
+
+def set_rank(rank: int) -> None:
+    """Only rank 0 of a multi-process run speaks: one event stream, whatever the world size."""
+    global _RANK
+    _RANK = rank
+
+
 def emit(event: str, **fields) -> None:
+    if _RANK != 0:
+        return
     line = json.dumps({"event": event, "time": round(time.time(), 3), **fields}, allow_nan=False, default=str)
     sys.stdout.write(line + "\n")
     sys.stdout.flush()

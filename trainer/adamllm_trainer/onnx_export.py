@@ -3,6 +3,7 @@ decoder_model_merged; text-only Qwen2: model.onnx), and the config.json fix tran
 needs. Used by the trainer's export and by models/build_tiny_models.py."""
 
 import json
+import os
 from pathlib import Path
 
 import onnx
@@ -105,11 +106,19 @@ class Decoder(torch.nn.Module):
         return (self.lm_head(self.text.norm(h)), *presents)
 
 
-def export(module, args: tuple, path: Path, names_in: dict, names_out: dict) -> None:
-    """torch.onnx.export(dynamo=True, opset 18, one file) with every named dim dynamic, then
-    rename the exporter's symbols (s0, s1 + s2, ...) to the names transformers.js looks for:
-    it builds the empty first-step cache from the KV inputs' metadata and only knows
-    `batch_size` (other symbolic dims become 0), so head counts and head size stay static."""
+# A protobuf cannot exceed 2 GiB: above this many bytes of weights a graph keeps them in
+# <name>.onnx_data beside it (a 2B decoder in fp32 is ~6 GB). The variable is for tests.
+EXTERNAL_ABOVE = int(os.environ.get("ADAMLLM_ONNX_EXTERNAL_DATA_ABOVE", 1 << 30))
+
+
+def export(module, args: tuple, path: Path, names_in: dict, names_out: dict) -> bool:
+    """torch.onnx.export(dynamo=True, opset 18) with every named dim dynamic, then rename the
+    exporter's symbols (s0, s1 + s2, ...) to the names transformers.js looks for: it builds the
+    empty first-step cache from the KV inputs' metadata and only knows `batch_size` (other
+    symbolic dims become 0), so head counts and head size stay static. Returns whether the
+    weights went to an external data file."""
+    weights = sum(p.numel() * p.element_size() for p in module.parameters())
+    external = weights > EXTERNAL_ABOVE
     dyn = torch.export.Dim.DYNAMIC
     flat_in = list(names_in)
     spec, pos = {}, 0
@@ -120,7 +129,7 @@ def export(module, args: tuple, path: Path, names_in: dict, names_out: dict) -> 
         spec[arg_name] = dims if isinstance(arg, list) else dims[0]
         pos += len(tensors)
     module.eval()
-    torch.onnx.export(module, args, str(path), dynamo=True, opset_version=18, external_data=False,
+    torch.onnx.export(module, args, str(path), dynamo=True, opset_version=18, external_data=external,
                       input_names=flat_in, output_names=list(names_out), dynamic_shapes=spec,
                       optimize=True, verbose=False)
     model = onnx.load(str(path))
@@ -132,8 +141,17 @@ def export(module, args: tuple, path: Path, names_in: dict, names_out: dict) -> 
                 elif dim.HasField("dim_param"):
                     raise RuntimeError(f"{path.name}: {value.name} dim should be static = {name}")
     del model.graph.value_info[:]  # stale symbol names; onnxruntime re-infers shapes
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    if not external:
+        onnx.checker.check_model(model)
+        onnx.save(model, str(path))
+        return False
+    data = path.with_name(path.name + "_data")  # the file name transformers.js looks for
+    for f in path.parent.iterdir():
+        if f.name != path.name and f.name.startswith(path.name):
+            f.unlink()  # the exporter's own data file(s), now loaded into `model`
+    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name, size_threshold=0)
+    onnx.checker.check_model(str(path))  # by path: the in-memory check refuses > 2 GiB
+    return True
 
 
 def kv_names(cfg, prefix: str, length: str) -> dict:
@@ -142,16 +160,28 @@ def kv_names(cfg, prefix: str, length: str) -> dict:
     return {f"{prefix}.{i}.{kv}": shape for i in range(cfg.num_hidden_layers) for kv in ("key", "value")}
 
 
-def export_vl(vl, folder: Path) -> None:
-    """Export the three Qwen2-VL graphs.  Example inputs: batch 2, two images of different grids
-    and a non-empty past, so that no dynamic dimension specialises to 0 or 1."""
+def mark_external(folder: Path, external: dict) -> None:
+    """transformers.js loads <name>.onnx_data only when config.json says so."""
+    files = {name: 1 for name, ext in external.items() if ext}
+    if not files:
+        return
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg.setdefault("transformers.js_config", {})["use_external_data_format"] = files
+    (folder / "config.json").write_text(json.dumps(cfg, indent=2))
+
+
+def export_vl(vl, folder: Path) -> dict:
+    """Export the three Qwen2-VL graphs; returns {file: weights in external data}. Example
+    inputs: batch 2, two images of different grids and a non-empty past, so that no dynamic
+    dimension specialises to 0 or 1."""
     cfg, onnx_dir = vl.config.text_config, folder / "onnx"
     grids = torch.tensor([[1, 4, 6], [1, 6, 4]])
     pixels = torch.randn(int(grids.prod(-1).sum()), 1176)
-    export(VisionEncoder(vl.model.visual), (pixels, grids), onnx_dir / "vision_encoder.onnx",
+    external = {}
+    external["vision_encoder.onnx"] = export(VisionEncoder(vl.model.visual), (pixels, grids), onnx_dir / "vision_encoder.onnx",
            {"pixel_values": ["num_patches", 1176], "grid_thw": ["num_images", 3]},
            {"image_features": ["num_image_tokens", cfg.hidden_size]})
-    export(EmbedTokens(vl.model.language_model.embed_tokens), (torch.randint(0, 100, (2, 5)),),
+    external["embed_tokens.onnx"] = export(EmbedTokens(vl.model.language_model.embed_tokens), (torch.randint(0, 100, (2, 5)),),
            onnx_dir / "embed_tokens.onnx", {"input_ids": ["batch_size", "sequence_length"]},
            {"inputs_embeds": ["batch_size", "sequence_length", cfg.hidden_size]})
     b, s, p = 2, 5, 3
@@ -159,7 +189,7 @@ def export_vl(vl, folder: Path) -> None:
             for _ in range(2 * cfg.num_hidden_layers)]
     args = (torch.randn(b, s, cfg.hidden_size), torch.ones(b, p + s, dtype=torch.long),
             torch.arange(s).repeat(3, b, 1) + p, past)
-    export(Decoder(vl.model.language_model, vl.lm_head, embed_inputs=False), args,
+    external["decoder_model_merged.onnx"] = export(Decoder(vl.model.language_model, vl.lm_head, embed_inputs=False), args,
            onnx_dir / "decoder_model_merged.onnx",
            {"inputs_embeds": ["batch_size", "sequence_length", cfg.hidden_size],
             "attention_mask": ["batch_size", "total_sequence_length"],
@@ -167,6 +197,7 @@ def export_vl(vl, folder: Path) -> None:
             **kv_names(cfg, "past_key_values", "past_sequence_length")},
            {"logits": ["batch_size", "sequence_length", cfg.vocab_size],
             **kv_names(cfg, "present", "total_sequence_length")})
+    return external
 
 
 def export_lm(lm, folder: Path) -> None:
