@@ -6,7 +6,7 @@ import { ErrorTypes } from '../../core/errors';
 import type { TEvaluateSettings, TModelRef } from '../../core/spec';
 import type { Db } from '../db/client';
 import { failure } from '../errors';
-import { folderHash } from '../models/onnx-backend';
+import { folderHash } from '../store/folder-hash';
 import { upsertModel } from './record-scores';
 
 type Target = TEvaluateSettings['models'][number];

@@ -2,9 +2,9 @@
 // the transformers.js ONNX layout (Qwen2-VL family, or a text-only causal LM for the judge).
 // CPU by default; ADAMLLM_ONNX_DEVICE=cuda selects the CUDA execution provider where the
 // onnxruntime-node build has it (not on these machines). Each folder loads once per worker.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { folderHash } from '../store/folder-hash';
 import { cutAtStop, type Decoding, type GenerateBackend, type GenerateRequest, type GenerateResult } from './backend';
 
 type Transformers = typeof import('@huggingface/transformers');
@@ -17,18 +17,6 @@ interface Tensorish {
 }
 
 const ids2d = (t: Tensorish): number[][] => (t.tolist() as unknown[][]).map((row) => row.map(Number));
-
-/** sha256 over the folder's file names and contents: the model's revision for caching. */
-export async function folderHash(dir: string): Promise<string> {
-  const hash = createHash('sha256');
-  const files = (await fs.readdir(dir, { recursive: true })).map(String).sort();
-  for (const f of files) {
-    const p = path.join(dir, f);
-    if (!(await fs.stat(p)).isFile()) continue;
-    hash.update(f).update('\0').update(await fs.readFile(p)).update('\0');
-  }
-  return hash.digest('hex');
-}
 
 class OnnxBackend implements GenerateBackend {
   constructor(

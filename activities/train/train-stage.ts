@@ -9,7 +9,7 @@ import { ErrorTypes } from '../../core/errors';
 import type { PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import { upsertModel } from '../evaluate/record-scores';
-import { folderHash } from '../models/onnx-backend';
+import { folderHash } from '../store/folder-hash';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
 import { trainerConfig, trainingKey } from './trainer-config';
