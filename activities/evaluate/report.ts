@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { trainingStats } from '../../core/training-stats';
+import { trainingResources, trainingStats } from '../../core/training-stats';
 import type { Db } from '../db/client';
 import { describeFile } from '../store/artifact-store';
 
@@ -31,7 +31,7 @@ async function loadRun(db: Db, runId: string) {
       stages: { orderBy: { position: 'asc' } },
       datasets: true,
       metrics: { include: { model: { select: { name: true, kind: true } } }, orderBy: [{ task: 'asc' }, { key: 'asc' }] },
-      trainSteps: { orderBy: { step: 'asc' }, select: { step: true, totalSteps: true, loss: true, lr: true, tokensPerS: true } },
+      trainSteps: { orderBy: { step: 'asc' }, select: { step: true, totalSteps: true, loss: true, lr: true, tokensPerS: true, paddingWaste: true, peakMemoryBytes: true, worldSize: true } },
       models: { where: { kind: 'ADAPTED' }, select: { name: true, uri: true, parent: { select: { name: true } } } },
     },
   });
@@ -75,7 +75,7 @@ export function reportMarkdown(run: RunData): string {
     const trained = run.models[0];
     md.push('## Training', '');
     if (trained) md.push(`\`${trained.name}\` from \`${trained.parent?.name ?? '?'}\`, exported to \`${trained.uri}\``, '');
-    md.push(`steps ${training.step}/${training.totalSteps}, loss ${training.firstLoss.toFixed(4)} → ${training.lastLoss.toFixed(4)}, ${training.tokensPerS.toFixed(1)} tokens/s on average`, '');
+    md.push(`steps ${training.step}/${training.totalSteps}, loss ${training.firstLoss.toFixed(4)} → ${training.lastLoss.toFixed(4)}, ${training.tokensPerS.toFixed(1)} tokens/s on average${trainingResources(training)}`, '');
   }
   const { models, lines } = scoreLines(run);
   md.push('## Scores', '');

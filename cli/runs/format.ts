@@ -1,6 +1,6 @@
 // Plain-text and JSON views of run history for `adamllm runs`.
 import Table from 'cli-table3';
-import { trainingStats } from '../../core/training-stats';
+import { trainingResources, trainingStats } from '../../core/training-stats';
 import type { RunDetail } from './queries';
 import type { listRuns } from './queries';
 
@@ -60,7 +60,7 @@ export function trainingSummary(r: RunDetail): string | null {
   if (!t) return null;
   const m = r.models[0];
   const model = m ? `; ${m.name} (${m.format}, from ${m.parent?.name ?? '?'}) at ${m.uri}` : '';
-  return `step ${t.step}/${t.totalSteps}, loss ${t.firstLoss.toFixed(4)} → ${t.lastLoss.toFixed(4)}, ${t.tokensPerS.toFixed(0)} tokens/s${model}`;
+  return `step ${t.step}/${t.totalSteps}, loss ${t.firstLoss.toFixed(4)} → ${t.lastLoss.toFixed(4)}, ${t.tokensPerS.toFixed(0)} tokens/s${trainingResources(t)}${model}`;
 }
 
 /** Paths where two specs differ, as `path: a → b`. */
