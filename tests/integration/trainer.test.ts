@@ -1,8 +1,9 @@
 // The Python trainer on the tiny Qwen2-VL, on CPU, driven as the train activity drives it (a
 // subprocess streaming JSON lines). The toy set has 8 images; the thresholds are stated here.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runTrainer, type TrainerEvent } from '../../activities/train/trainer-process';
+import { runTrainer, trainerPython, type TrainerEvent } from '../../activities/train/trainer-process';
 import { tempDir } from '../helpers/env';
 import { toyTrainingSet } from '../helpers/training-set';
 
@@ -37,9 +38,10 @@ function config(overrides: Record<string, unknown> = {}): { file: string; out: s
 
 const only = (events: TrainerEvent[], kind: string) => events.filter((e) => e.event === kind);
 
-test('full fine-tuning overfits the toy set (final loss ≤ 0.75 × first) and the export reproduces PyTorch greedy in ONNX', async () => {
+test('full fine-tuning overfits the toy set (final loss ≤ 0.75 × first) and the export reproduces PyTorch greedy in ONNX (weights in external data files)', async () => {
   const { file, out } = config({ export: { hf: true, onnx: true, validate_prompts: 3 } });
-  const r = await runTrainer(['train', '--config', file]);
+  // every graph's weights above 0 bytes go to <name>.onnx_data, as a 2B model's decoder must
+  const r = await runTrainer(['train', '--config', file], { env: { ADAMLLM_ONNX_EXTERNAL_DATA_ABOVE: '0' } });
   expect(r.code).toBe(0);
   const start = only(r.events, 'start')[0];
   expect(start).toMatchObject({ examples: 8, total_steps: 20, step: 0, device: 'cpu', dtype: 'float32', finetuning: 'full', global_batch: 4 });
@@ -61,6 +63,8 @@ test('full fine-tuning overfits the toy set (final loss ≤ 0.75 × first) and t
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'preprocessor_config.json', 'generation_config.json']) expect(fs.existsSync(path.join(out, 'hf', f))).toBe(true);
   for (const f of ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx', 'tokenizer.json', 'preprocessor_config.json']) expect(fs.existsSync(path.join(out, 'onnx', f))).toBe(true);
   expect(fs.readFileSync(path.join(out, 'hf', 'chat_template.jinja'), 'utf8')).toBe(fs.readFileSync(path.join(tinyVL, 'chat_template.jinja'), 'utf8'));
+  for (const g of ['vision_encoder', 'embed_tokens', 'decoder_model_merged']) expect(fs.statSync(path.join(out, 'onnx', 'onnx', `${g}.onnx_data`)).size).toBeGreaterThan(1000);
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'onnx', 'config.json'), 'utf8'))['transformers.js_config'].use_external_data_format).toEqual({ 'vision_encoder.onnx': 1, 'embed_tokens.onnx': 1, 'decoder_model_merged.onnx': 1 });
 
   // The validation fails loudly when the ONNX folder is not this model (the untrained base's graphs).
   const bad = await runTrainer(['validate', '--config', file, '--onnx', tinyVL]);
@@ -145,4 +149,83 @@ test('loss masking: only the assistant turns (caption, answer, each with its <|i
   const pads = ex.tokens.filter((t) => t === '<|image_pad|>').length;
   expect(pads).toBe((ex.image_grid_thw[0][0] * ex.image_grid_thw[0][1] * ex.image_grid_thw[0][2]) / 4);
   expect(ex.labels.filter((l, i) => l !== -100 && ex.tokens[i] === '<|image_pad|>')).toEqual([]);
+}, 120_000);
+
+const diffWeights = (base: string, other: string) =>
+  JSON.parse(execFileSync(trainerPython(), ['-m', 'adamllm_trainer', 'diff-weights', '--base', base, '--checkpoint', other], { env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', '..', 'trainer') }, encoding: 'utf8' })) as Record<
+    'vision' | 'language',
+    { tensors: number; changed_tensors: number; changed_element_fraction: number }
+  >;
+
+test('bf16 autocast keeps fp32 master weights: 3 steps at lr 1e-5 change every trainable tensor, the vision tower stays bit-identical; the HF export is sharded safetensors in the base dtype', async () => {
+  const { file, out } = config({ precision: 'bf16', learning_rate: 1e-5, warmup_ratio: 0, max_steps: 3, export: { hf: true, onnx: false, max_shard_size: '1MB' } });
+  const r = await runTrainer(['train', '--config', file]);
+  expect(r.code).toBe(0);
+  expect(only(r.events, 'start')[0]).toMatchObject({ dtype: 'bfloat16', master_weights: 'float32' });
+  // the checkpoint holds the fp32 master weights: all of them moved (elements whose gradient is
+  // zero, the embedding rows of tokens the toy set never uses, cannot move)
+  const master = diffWeights(tinyVL, path.join(out, 'checkpoints', 'step-0000003'));
+  expect(master.language.changed_tensors).toBe(master.language.tensors);
+  expect(master.language.changed_element_fraction).toBeGreaterThan(0.5);
+  expect(master.vision.tensors).toBe(0); // frozen: not in the checkpoint
+  const exported = diffWeights(tinyVL, path.join(out, 'hf'));
+  expect(exported.vision.tensors).toBeGreaterThan(10);
+  expect(exported.vision.changed_tensors).toBe(0);
+  expect(exported.language.changed_tensors).toBe(exported.language.tensors);
+  expect(only(r.events, 'done')[0]).toMatchObject({ dtype: 'float32' }); // the tiny base is fp32
+  const shards = fs.readdirSync(path.join(out, 'hf')).filter((f) => f.endsWith('.safetensors'));
+  expect(shards.length).toBeGreaterThan(1);
+  expect(fs.existsSync(path.join(out, 'hf', 'model.safetensors.index.json'))).toBe(true);
+}, 120_000);
+
+test('two processes (torchrun, gloo) train as one with the same global batch; a killed rank fails the launch and the rerun resumes; another world size is refused', async () => {
+  const ref = await runTrainer(['train', '--config', config().file]); // 2 per device × 2 accumulation × 1
+  const refLoss = Number(only(ref.events, 'done')[0].final_loss);
+  const two = config({ gradient_accumulation_steps: 1 }); // 2 per device × 1 × 2 processes
+  const first = await runTrainer(['train', '--config', two.file], {
+    worldSize: 2,
+    onEvent: (e) => {
+      if (e.event !== 'checkpoint' || e.step !== 10) return;
+      // SIGKILL one rank: torchrun starts them as `python -u -m adamllm_trainer …`; their
+      // DataLoader workers share the command line but have a rank as parent
+      const found = execFileSync('pgrep', ['-f', `^\\S+ -u -m adamllm_trainer train --config ${two.file}$`], { encoding: 'utf8' }).trim().split('\n').map(Number);
+      const parent = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      const ranks = found.filter((pid) => !found.includes(parent(pid)));
+      expect(ranks).toHaveLength(2);
+      process.kill(Number(ranks[1]), 'SIGKILL');
+    },
+  });
+  expect(first.code).not.toBe(0);
+  expect(only(first.events, 'start')[0]).toMatchObject({ world_size: 2, strategy: 'ddp', global_batch: 4 });
+  const second = await runTrainer(['train', '--config', two.file], { worldSize: 2 });
+  expect(second.code).toBe(0);
+  expect(Number(only(second.events, 'start')[0].step)).toBeGreaterThanOrEqual(10);
+  // the same examples in each step, the loss token-averaged over both ranks: equal up to the
+  // order of float additions in the all-reduce
+  expect(Math.abs(Number(only(second.events, 'done')[0].final_loss) - refLoss)).toBeLessThanOrEqual(1e-4);
+  const one = await runTrainer(['train', '--config', two.file]);
+  expect(one.code).toBe(2);
+  expect(String(only(one.events, 'error')[0].message)).toMatch(/made by 2 process\(es\) and this run has 1/);
+}, 240_000);
+
+test('an unreadable training image leaves its example out with the reason and the run goes on; tokenization resumes from its finished shards', async () => {
+  const bad = JSON.parse(fs.readFileSync(set.file, 'utf8')) as { images: string[] }[];
+  const dir = tempDir('trainset-bad');
+  const broken = path.join(dir, 'broken.png');
+  fs.writeFileSync(broken, 'not an image');
+  bad[3].images = [broken];
+  fs.writeFileSync(path.join(dir, 'train.json'), JSON.stringify(bad));
+  const cache = tempDir('tok-cache');
+  const { file } = config({ train_file: path.join(dir, 'train.json'), cache_dir: cache, max_steps: 1, tokenize_shard_size: 2, tokenize_workers: 2 });
+  const r = await runTrainer(['train', '--config', file]);
+  expect(r.code).toBe(0);
+  const data = only(r.events, 'data')[0];
+  expect(data).toMatchObject({ examples: 7, dropped: 1, filtered: [{ reason: 'image unreadable', n: 1 }], cache: 'miss', shards: 4, tokenize_workers: 2 });
+  expect((data.samples as Record<string, { row: number }[]>)['image unreadable'][0].row).toBe(3);
+  // a crash mid-tokenization: one shard and the index missing
+  const folder = path.join(cache, String(data.key));
+  fs.rmSync(path.join(folder, 'index.json'));
+  fs.rmSync(path.join(folder, 'shard-00002'), { recursive: true });
+  const again = await runTrainer(['train', '--config', file]);
+  expect(only(again.events, 'data')[0]).toMatchObject({ examples: 7, dropped: 1, cache: 'partial', key: data.key });
 }, 120_000);

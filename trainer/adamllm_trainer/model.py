@@ -43,6 +43,12 @@ def load_model(cfg: TrainConfig, bf16: bool):
     # fp32 mode loads everything in fp32; bf16 mode keeps the base's dtype for what stays frozen
     dtype = base_dtype(cfg.base_model) if bf16 and cfg.strategy != "fsdp" else torch.float32
     model = Qwen2VLForConditionalGeneration.from_pretrained(cfg.base_model, dtype=dtype, attn_implementation=cfg.attn_implementation)
+    return prepare(model, cfg)
+
+
+def prepare(model, cfg: TrainConfig, master_weights: bool = True):
+    """Freezing, checkpointing, LoRA and fp32 master copies of the trainable weights.
+    master_weights=False is the pure-bf16 mistake, kept for bench/gpu_check.py to measure."""
     model.config.use_cache = False
     if cfg.freeze_vision_tower:
         for p in model.model.visual.parameters():  # the merger is part of `visual`
@@ -55,9 +61,10 @@ def load_model(cfg: TrainConfig, bf16: bool):
         lc = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                         target_modules=cfg.lora.target_modules, bias="none")
         model = get_peft_model(model, lc)
-    for p in model.parameters():
-        if p.requires_grad and p.dtype != torch.float32:
-            p.data = p.data.float()  # master weights
+    if master_weights:
+        for p in model.parameters():
+            if p.requires_grad and p.dtype != torch.float32:
+                p.data = p.data.float()
     return model
 
 

@@ -149,7 +149,7 @@ def export(module, args: tuple, path: Path, names_in: dict, names_out: dict) -> 
     for f in path.parent.iterdir():
         if f.name != path.name and f.name.startswith(path.name):
             f.unlink()  # the exporter's own data file(s), now loaded into `model`
-    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name, size_threshold=0)
+    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name, size_threshold=1024)  # small constants stay inline: shape inference reads them
     onnx.checker.check_model(str(path))  # by path: the in-memory check refuses > 2 GiB
     return True
 
