@@ -9,26 +9,40 @@ import sys
 import time
 import warnings
 
+import torch
+
 warnings.filterwarnings("ignore")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from transformers import AutoTokenizer, Qwen2VLForConditionalGeneration, Trainer, TrainingArguments  # noqa: E402
 
 from adamllm_trainer.config import load_config  # noqa: E402
-from adamllm_trainer.data import tokenized_dataset  # noqa: E402
-from adamllm_trainer.train import collate, seed_all  # noqa: E402
+from adamllm_trainer.data import Encoder, iter_rows  # noqa: E402
+from adamllm_trainer.loader import collate  # noqa: E402
+from adamllm_trainer.train import seed_all  # noqa: E402
+
+
+def in_memory_examples(cfg) -> list:
+    """The examples with their pixel values, all in memory (what the trainer no longer does)."""
+    enc, out = Encoder(cfg), []
+    for _, row in iter_rows(cfg):
+        ex, _ = enc.encode(row, with_pixels=True)
+        if ex is not None:
+            out.append({"input_ids": torch.from_numpy(ex["input_ids"]).long(), "labels": torch.from_numpy(ex["labels"]).long(),
+                        "pixel_values": ex["pixel_values"], "image_grid_thw": ex["image_grid_thw"]})
+    return out
 
 
 def main() -> None:
     cfg = load_config(sys.argv[1])
-    examples = tokenized_dataset(cfg)
+    examples = in_memory_examples(cfg)
     seed_all(cfg.seed)
     model = Qwen2VLForConditionalGeneration.from_pretrained(cfg.base_model, dtype="float32")
     for p in model.model.visual.parameters():
         p.requires_grad_(False)
     tok = AutoTokenizer.from_pretrained(cfg.base_model)
     image_token = model.config.image_token_id
-    total = math.ceil(len(examples) / cfg.global_batch) * math.ceil(cfg.epochs)
+    total = math.ceil(len(examples) / cfg.global_batch()) * math.ceil(cfg.epochs)
     args = TrainingArguments(
         output_dir=os.path.join(cfg.output_dir, "hf-trainer"), per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, learning_rate=cfg.learning_rate,

@@ -170,8 +170,27 @@ export const ZBenchmark = z
   })
   .strict();
 
-/** An evaluation target: any model, or `{"backend": "trained"}`, the model this run's train stage exported. */
-export const ZEvalModelRef = z.discriminatedUnion('backend', [...ZModelRef.options, z.object({ backend: z.literal('trained') }).strict()]);
+const ZOpenAIRef = ZModelRef.options[1];
+
+/**
+ * The model this run's train stage made. Without baseUrl: its ONNX export, in-process (the train
+ * stage then exports ONNX under onnx: auto). With baseUrl: an OpenAI-compatible server (vLLM)
+ * serving its HF export; either way predictions and metrics belong to the train stage's Model row.
+ */
+export const ZTrainedRef = z
+  .object({
+    backend: z.literal('trained'),
+    baseUrl: ZOpenAIRef.shape.baseUrl.optional().describe('a server (vLLM) serving this run\'s HF export (…/train/<key>/hf); without it the onnx backend runs the ONNX export'),
+    model: z.string().min(1).optional().describe('the name the server serves it under; defaults to the trained model\'s name'),
+    apiKeyEnv: ZOpenAIRef.shape.apiKeyEnv,
+    concurrency: z.number().int().min(1).max(1024).optional().describe('requests in flight (default 8)'),
+    maxRetries: z.number().int().min(0).max(20).optional().describe('retries of a failed request (default 5)'),
+  })
+  .strict();
+export type TTrainedRef = z.infer<typeof ZTrainedRef>;
+
+/** An evaluation target: any model, or `{"backend": "trained"}`, the model this run's train stage made. */
+export const ZEvalModelRef = z.discriminatedUnion('backend', [...ZModelRef.options, ZTrainedRef]);
 
 export const ZEvalTarget = z
   .object({
@@ -200,7 +219,7 @@ export const ZEvaluateSettings = z
   })
   .strict()
   .refine((s) => s.minPixels <= s.maxPixels, { path: ['minPixels'], message: 'must not exceed maxPixels' })
-  .refine((s) => s.promptFamily === 'qwen2vl' || s.models.every((m) => m.model.backend === 'openai'), {
+  .refine((s) => s.promptFamily === 'qwen2vl' || s.models.every((m) => m.model.backend === 'openai' || (m.model.backend === 'trained' && m.model.baseUrl)), {
     path: ['promptFamily'],
     message: 'llava-llama3 and mllama need backend "openai" (a vLLM server): the onnx backend runs the Qwen2-VL family',
   });
@@ -288,6 +307,12 @@ export const ZRunSpec = z
     if (spec.stages.evaluate.models.some((m) => m.model.backend === 'trained') && !spec.pipeline.includes('train')) {
       ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', 'models'], message: '{"backend": "trained"} needs train in the pipeline' });
     }
+    spec.stages.evaluate.models.forEach((m, i) => {
+      if (m.model.backend !== 'trained' || m.model.baseUrl) return;
+      for (const k of ['model', 'apiKeyEnv', 'concurrency', 'maxRetries'] as const) {
+        if (m.model[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', 'models', i, 'model', k], message: 'only with baseUrl (a server); without it the onnx backend runs the ONNX export' });
+      }
+    });
     if (spec.pipeline.includes('evaluate')) {
       for (const field of ['benchmarks', 'models'] as const) {
         if (spec.stages.evaluate[field].length === 0) ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', field], message: 'required (at least one) when the pipeline has evaluate' });

@@ -163,7 +163,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     );
     const todo = rows.filter((r) => !done.has(r.row.index));
     if (todo.length === 0) return { processed: 0 };
-    const backend = await backendFor(target.model);
+    const backend = await backendFor(target.model, { revision: target.trained?.revision });
 
     let processed = 0;
     for (let i = 0; i < todo.length; i += s.batchSize) {

@@ -16,6 +16,8 @@ export interface OpenAIBackendOptions {
   timeoutMs?: number;
   /** first backoff; doubles each retry */
   retryDelayMs?: number;
+  /** the served weights' revision, when known: part of the cache identity (a retrained model served under the same name is another model) */
+  revision?: string;
 }
 
 function sniffMime(b: Uint8Array): string {
@@ -44,7 +46,7 @@ export class OpenAIBackend implements GenerateBackend {
   private readonly limit: ReturnType<typeof pLimit>;
 
   constructor(private readonly o: OpenAIBackendOptions) {
-    this.identity = `openai:${o.baseUrl.replace(/\/+$/, '')}#${o.model}`;
+    this.identity = `openai:${o.baseUrl.replace(/\/+$/, '')}#${o.model}${o.revision ? `@${o.revision}` : ''}`;
     this.limit = pLimit(o.concurrency ?? 4);
   }
 

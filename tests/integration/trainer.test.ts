@@ -206,7 +206,17 @@ test('two processes (torchrun, gloo) train as one with the same global batch; a 
   const one = await runTrainer(['train', '--config', two.file]);
   expect(one.code).toBe(2);
   expect(String(only(one.events, 'error')[0].message)).toMatch(/made by 2 process\(es\) and this run has 1/);
-}, 240_000);
+
+  // FSDP (full shard per decoder layer, fp32 parameters): the same steps, gathered for export
+  const fsdp = config({ gradient_accumulation_steps: 1, strategy: 'fsdp', export: { hf: true, onnx: false } });
+  const sharded = await runTrainer(['train', '--config', fsdp.file], { worldSize: 2 });
+  expect(sharded.code).toBe(0);
+  expect(only(sharded.events, 'start')[0]).toMatchObject({ world_size: 2, strategy: 'fsdp' });
+  expect(Math.abs(Number(only(sharded.events, 'done')[0].final_loss) - refLoss)).toBeLessThanOrEqual(1e-4);
+  const exported = diffWeights(tinyVL, path.join(fsdp.out, 'hf'));
+  expect(exported.language.changed_tensors).toBe(exported.language.tensors);
+  expect(exported.vision.changed_tensors).toBe(0);
+}, 300_000);
 
 test('an unreadable training image leaves its example out with the reason and the run goes on; tokenization resumes from its finished shards', async () => {
   const bad = JSON.parse(fs.readFileSync(set.file, 'utf8')) as { images: string[] }[];

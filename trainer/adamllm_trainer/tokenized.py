@@ -17,6 +17,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import time
 from collections import Counter
@@ -190,7 +191,10 @@ def tokenized_folder(cfg: TrainConfig, rank: int = 0) -> tuple:
     dropped = sum(f["n"] for f in index["filtered"])
     emit("data", examples=index["examples"], dropped=dropped, filtered=[{"reason": f["reason"], "n": f["n"]} for f in index["filtered"]],
          samples={f["reason"]: f["samples"] for f in index["filtered"]}, cache=cache, key=key, shards=len(index["shards"]),
-         tokenize_workers=workers, examples_per_s=rate)
+         tokenize_workers=workers, examples_per_s=rate,
+         # peak RSS so far of this process and of the largest tokenizer process: flat in the row count
+         rss_peak_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+         workers_rss_peak_bytes=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
     if index["examples"] == 0:
         reasons = "; ".join(f"{f['n']} {f['reason']}" for f in index["filtered"])
         raise TrainerError("config", f"no example left to train on ({reasons}; max_length {cfg.max_length})")
