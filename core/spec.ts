@@ -142,7 +142,12 @@ export const ZTrainSettings = z
     epochs: z.number().positive().default(1),
     maxSteps: z.number().int().min(0).default(0).describe('> 0 caps the optimizer steps (smoke runs)'),
     perDeviceBatchSize: z.number().int().min(1).default(8),
-    gradientAccumulationSteps: z.number().int().min(1).default(2).describe('global batch = perDeviceBatchSize × this (× GPUs)'),
+    gradientAccumulationSteps: z
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe('global batch = perDeviceBatchSize × this × trainer processes (gpus); the loss is averaged over the global batch\'s label tokens'),
     warmupRatio: z.number().min(0).lt(1).default(0.1),
     weightDecay: z.number().min(0).default(0.1),
     maxGradNorm: z.number().positive().default(1),
@@ -152,10 +157,39 @@ export const ZTrainSettings = z
     seed: z.number().int().min(0).default(42),
     device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     precision: z.enum(['auto', 'bf16', 'fp32']).default('auto').describe('auto: bf16 on GPU, fp32 on CPU'),
+    gpus: z
+      .union([z.literal('all'), z.number().int().min(1).max(1024)])
+      .default('all')
+      .describe(
+        'trainer processes: all = one per GPU the worker owns (ADAMLLM_GPUS), or 1 on a worker without GPUs or with device cpu; a number N > 1 runs torchrun with N processes (N gloo processes on CPU)',
+      ),
+    strategy: z.enum(['ddp', 'fsdp']).default('ddp').describe('with several processes: ddp replicates the model, fsdp shards it (for models whose weights and optimizer state do not fit one GPU)'),
+    gradientCheckpointing: z.boolean().default(true).describe('recompute activations in backward: far less memory for about a third more compute'),
+    attnImplementation: z.enum(['sdpa', 'flash_attention_2', 'eager']).default('sdpa').describe('attention kernel; flash_attention_2 needs the flash-attn package in the trainer\'s Python'),
+    groupByLength: z.boolean().default(true).describe('batch examples of similar length (deterministic from seed and epoch) to waste less on padding'),
+    dataloaderWorkers: z.number().int().min(0).max(64).default(2).describe('processes decoding and preprocessing images per trainer process (0 = in the trainer process)'),
+    pinMemory: z.boolean().default(true).describe('page-locked host batches for faster copies to the GPU (ignored on CPU)'),
+    prefetchFactor: z.number().int().min(1).max(64).default(2).describe('batches each data loader worker prepares ahead'),
+    tokenizeWorkers: z.number().int().min(0).max(256).default(0).describe('processes tokenizing the training set (0 = one per CPU)'),
+    tokenizeShardSize: z.number().int().min(1).default(1000).describe('examples per shard of the tokenization cache'),
     saveSteps: z.number().int().min(1).default(500),
     saveTotalLimit: z.number().int().min(1).default(1),
-    onnx: z.boolean().default(true).describe('export to the transformers.js ONNX layout (validated against PyTorch), so the onnx backend can run the adapted model'),
+    onnx: z
+      .union([z.literal('auto'), z.boolean()])
+      .default('auto')
+      .describe(
+        'export to the transformers.js ONNX layout (validated against PyTorch) for the onnx backend; auto: only when this run\'s evaluate stage runs {"backend": "trained"} without a server',
+      ),
     validatePrompts: z.number().int().min(1).max(64).default(3).describe('training prompts whose greedy outputs ONNX and PyTorch must agree on'),
+    exportDtype: z
+      .enum(['base', 'bfloat16', 'float16', 'float32'])
+      .default('base')
+      .describe('weight dtype of the HF export; base keeps the base model\'s (bf16 for Qwen2-VL), so vLLM serves it as is'),
+    maxShardSize: z
+      .string()
+      .regex(/^[1-9]\d*(KB|MB|GB|KiB|MiB|GiB)$/, 'a whole number and a unit (KB, MB, GB, KiB, MiB, GiB), such as 5GB or 500MB')
+      .default('5GB')
+      .describe('largest safetensors file of the HF export'),
   })
   .strict();
 
@@ -313,6 +347,9 @@ export const ZRunSpec = z
         if (m.model[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', 'models', i, 'model', k], message: 'only with baseUrl (a server); without it the onnx backend runs the ONNX export' });
       }
     });
+    if (spec.stages.train.onnx === false && spec.pipeline.includes('evaluate') && spec.stages.evaluate.models.some((m) => m.model.backend === 'trained' && !m.model.baseUrl)) {
+      ctx.addIssue({ code: 'custom', path: ['stages', 'train', 'onnx'], message: 'evaluate runs {"backend": "trained"} on the onnx backend, which needs the ONNX export: use onnx auto or true, or give the trained target a baseUrl (a vLLM server)' });
+    }
     if (spec.pipeline.includes('evaluate')) {
       for (const field of ['benchmarks', 'models'] as const) {
         if (spec.stages.evaluate[field].length === 0) ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', field], message: 'required (at least one) when the pipeline has evaluate' });

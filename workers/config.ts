@@ -6,6 +6,14 @@ import { z } from 'zod';
 const positiveInt = (name: string, dflt: number) =>
   z.coerce.number({ error: `${name} must be a number` }).int(`${name} must be an integer`).min(1, `${name} must be at least 1`).default(dflt);
 
+// "0,1", "GPU-6f0c…", "MIG-…"; empty or "none" for none. Parsed to a list, or undefined when unset.
+const gpuList = (name: string) =>
+  z
+    .string()
+    .regex(/^(none|\s*|[\w:-]+(\s*,\s*[\w:-]+)*)$/, `${name} must be a comma-separated list of GPU ids (0,1 or GPU-… UUIDs), or none`)
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v.trim() === '' || v.trim() === 'none' ? [] : v.split(',').map((x) => x.trim())));
+
 export const ZWorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d+$/, 'TEMPORAL_ADDRESS must be host:port').default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -18,6 +26,8 @@ export const ZWorkerEnv = z.object({
   ADAMLLM_GPU_SLOTS: positiveInt('ADAMLLM_GPU_SLOTS', 1),
   ADAMLLM_WORKFLOW_CONCURRENCY: positiveInt('ADAMLLM_WORKFLOW_CONCURRENCY', 40),
   ADAMLLM_WORKFLOW_BUNDLE: z.string().min(1).optional().describe('prebuilt workflow bundle (skips bundling at start)'),
+  ADAMLLM_GPUS: gpuList('ADAMLLM_GPUS').describe('the GPUs this worker process owns (device ids or UUIDs, as nvidia-smi lists them; none for none); default: CUDA_VISIBLE_DEVICES, else the GPUs nvidia-smi lists'),
+  CUDA_VISIBLE_DEVICES: gpuList('CUDA_VISIBLE_DEVICES'),
 });
 
 export type TWorkerEnv = z.infer<typeof ZWorkerEnv>;

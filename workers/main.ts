@@ -3,8 +3,10 @@
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createDb } from '../activities/db/client';
 import { ArtifactStore } from '../activities/store/artifact-store';
+import { GpuPool } from '../activities/train/gpus';
 import { parseWorkerEnv } from './config';
 import { ALL_QUEUES, createWorkers, parseQueues, runWorkers } from './create-workers';
+import { ownedGpus } from './gpus';
 
 export async function startWorkerProcess(queueArg?: string): Promise<void> {
   const env = parseWorkerEnv();
@@ -15,7 +17,7 @@ export async function startWorkerProcess(queueArg?: string): Promise<void> {
   const workers = await createWorkers({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
-    deps: { db, store: new ArtifactStore(env.ADAMLLM_ARTIFACT_DIR) },
+    deps: { db, store: new ArtifactStore(env.ADAMLLM_ARTIFACT_DIR), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
     queues,
     cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
     gpuSlots: env.ADAMLLM_GPU_SLOTS,

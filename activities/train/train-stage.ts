@@ -1,8 +1,9 @@
 // The train stage (GPU queue): one shard that runs the Python trainer on the training set the
-// export stage wrote, turns its JSON lines into heartbeats and TrainStep rows, sends SIGTERM on
-// cancellation (the trainer checkpoints), resumes on retry from the checkpoint named in the last
-// heartbeat, and records the adapted Model with its lineage (base model, training-set artifact,
-// run, stage attempt) and the exported folders as artifacts.
+// export stage wrote (torchrun over the worker's GPUs when the launch has several processes),
+// turns its JSON lines into heartbeats and TrainStep rows, sends SIGTERM on cancellation (the
+// trainer checkpoints), resumes on retry from the checkpoint named in the last heartbeat, and
+// records the adapted Model with its lineage (base model, training-set artifact, run, stage
+// attempt) and the exported folders as artifacts.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
@@ -12,7 +13,9 @@ import { upsertModel } from '../evaluate/record-scores';
 import { folderHash } from '../store/folder-hash';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
-import { trainerConfig, trainingKey } from './trainer-config';
+import { planLaunch, type GpuLease } from './gpus';
+import { exportsOnnx, trainerConfig, trainingKey } from './trainer-config';
+import { exitFailure, filteredOf, stepRow } from './trainer-events';
 import { runTrainer, type TrainerEvent } from './trainer-process';
 
 type Ctx = StageContext<'train'>;
@@ -30,18 +33,6 @@ async function folderSize(dir: string): Promise<number> {
     if (st.isFile()) total += st.size;
   }
   return total;
-}
-
-function exitFailure(code: number | null, signal: string | null, events: TrainerEvent[], stderrTail: string) {
-  const err = events.filter((e) => e.event === 'error').at(-1);
-  const message = err ? String(err.message) : `trainer exited with ${signal ?? `code ${code}`}${stderrTail ? `:\n${stderrTail}` : ''}`;
-  if (code === 2) return failure(ErrorTypes.InvalidInput, `train: ${message}`);
-  if (code === 3) return failure(ErrorTypes.ExportMismatch, `train: ${message}`);
-  if (code === 143) {
-    const stopped = events.find((e) => e.event === 'stopped');
-    return failure(ErrorTypes.TrainerFailed, `train: the trainer was stopped by SIGTERM at step ${stopped?.step ?? '?'} (checkpoint saved); a retry resumes from it`);
-  }
-  return failure(ErrorTypes.TrainerFailed, `train: ${message}`);
 }
 
 async function recordModel(ctx: Ctx, done: TrainerEvent, start: TrainerEvent | undefined, data: TrainerEvent | undefined, set: Awaited<ReturnType<typeof trainingSet>>) {
@@ -67,6 +58,8 @@ async function recordModel(ctx: Ctx, done: TrainerEvent, start: TrainerEvent | u
     validation: done.validation ?? null,
     examples: data?.examples ?? null,
     dropped: data?.dropped ?? null,
+    filtered: filteredOf(data) as unknown as PrismaTypes.InputJsonValue,
+    worldSize: start?.world_size ?? 1,
     finetuning: s.finetuning,
     // where the successful attempt began: a resumed one names its checkpoint
     startStep: start?.step ?? 0,
@@ -91,41 +84,44 @@ export const trainStage: StageImplementation<'train'> = {
   async shard(ctx) {
     const s = ctx.settings;
     const set = await trainingSet(ctx);
+    const owned = ctx.gpus?.ids ?? [];
+    const launch = planLaunch(s, owned);
     const root = ctx.store.runDir(ctx.runId, 'train');
-    const outputDir = path.join(root, trainingKey(s, set.sha256));
+    const paths = { trainFile: set.path, cacheDir: path.join(ctx.store.root, 'cache', 'tokenized'), onnx: exportsOnnx(ctx.spec) };
+    const outputDir = path.join(root, trainingKey(trainerConfig(s, { ...paths, outputDir: '' }), set.sha256, launch.worldSize));
     await fs.mkdir(outputDir, { recursive: true });
     const configFile = path.join(outputDir, 'trainer-config.json');
-    await fs.writeFile(configFile, JSON.stringify(trainerConfig(s, { trainFile: set.path, outputDir, cacheDir: path.join(ctx.store.root, 'cache', 'tokenized') }), null, 2));
+    await fs.writeFile(configFile, JSON.stringify(trainerConfig(s, { ...paths, outputDir }), null, 2));
 
-    // The checkpoint the last heartbeat named, when it is still there; else the trainer takes its newest.
+    // The checkpoint the last heartbeat named, when it is still there and belongs to this
+    // folder (a retry on a worker with another GPU count trains in another); else the trainer takes its newest.
     const resume = (ctx.resumeDetails as { checkpoint?: string } | undefined)?.checkpoint;
     const args = ['train', '--config', configFile];
-    if (resume && (await fs.stat(path.join(resume, 'meta.json')).catch(() => null))) args.push('--resume-from', resume);
+    if (resume && resume.startsWith(outputDir + path.sep) && (await fs.stat(path.join(resume, 'meta.json')).catch(() => null))) args.push('--resume-from', resume);
 
-    let details: { phase: string; step?: number; totalSteps?: number; checkpoint?: string; loss?: number } = { phase: 'starting', checkpoint: resume };
-    const ticker = setInterval(() => ctx.heartbeat(details), 5000); // model loading and export are quiet
+    let details: { phase: string; step?: number; totalSteps?: number; checkpoint?: string; loss?: number; worldSize: number } = { phase: 'starting', checkpoint: resume, worldSize: launch.worldSize };
+    const ticker = setInterval(() => ctx.heartbeat(details), 5000); // model loading, export and waiting for GPUs are quiet
     let writes = Promise.resolve();
     let data: TrainerEvent | undefined;
+    let lease: GpuLease | undefined;
     try {
+      if (launch.gpus > 0) {
+        details = { ...details, phase: 'waiting for GPUs' };
+        lease = await ctx.gpus!.acquire(launch.gpus, ctx.cancelled);
+        details = { ...details, phase: 'starting' };
+      }
       const r = await runTrainer(args, {
         signal: ctx.cancelled,
+        worldSize: launch.worldSize,
+        // this attempt's GPUs only; none on a CPU run, so device auto means cpu there
+        env: { CUDA_VISIBLE_DEVICES: lease ? lease.ids.join(',') : '', ADAMLLM_PARENT_PID: String(process.pid) },
         onEvent: (e) => {
           if (e.event === 'data') data = e;
           if (e.event === 'start') details = { ...details, phase: 'training', step: Number(e.step), totalSteps: Number(e.total_steps) };
           if (e.event === 'checkpoint') details = { ...details, checkpoint: String(e.path) };
           if (e.event === 'step') {
             details = { ...details, step: Number(e.step), loss: Number(e.loss) };
-            const row = {
-              attempt: ctx.attempt,
-              totalSteps: Number(e.total_steps),
-              epoch: Number(e.epoch),
-              loss: Number(e.loss),
-              lr: Number(e.lr),
-              gradNorm: e.grad_norm === undefined ? null : Number(e.grad_norm),
-              tokens: Number(e.tokens),
-              labelTokens: Number(e.label_tokens),
-              tokensPerS: Number(e.tokens_per_s),
-            };
+            const row = { attempt: ctx.attempt, ...stepRow(e) };
             const key = { runId: ctx.runId, step: Number(e.step) };
             writes = writes.then(async () => {
               await ctx.db.trainStep.upsert({ where: { runId_step: key }, create: { ...key, ...row }, update: row });
@@ -145,6 +141,7 @@ export const trainStage: StageImplementation<'train'> = {
       return { processed: 1 };
     } finally {
       clearInterval(ticker);
+      lease?.release();
     }
   },
 
@@ -152,11 +149,14 @@ export const trainStage: StageImplementation<'train'> = {
     const set = await trainingSet(ctx);
     const model = await ctx.db.model.findFirst({ where: { runId: ctx.runId, kind: 'ADAPTED', trainingSetId: set.id }, orderBy: { updatedAt: 'desc' } });
     if (!model) throw failure(ErrorTypes.MissingStageOutput, `train: run ${ctx.runId} has no trained model recorded`);
-    const meta = (model.meta ?? {}) as { examples?: number; dropped?: number; steps?: number; finalLoss?: number; firstLoss?: number; hf?: string; onnx?: string | null };
+    const meta = (model.meta ?? {}) as { examples?: number | null; dropped?: number | null; filtered?: unknown; steps?: number; finalLoss?: number; firstLoss?: number; hf?: string; onnx?: string | null };
     const rows = Number((set.meta as { rows?: number } | null)?.rows ?? 0);
-    const dropped = meta.dropped ?? 0;
-    const result = accounted('train', { in: rows, out: rows - dropped, filtered: dropped, failed: 0 }, dropped ? [{ reason: 'longer than maxLength with the image cut', n: dropped }] : []);
-    const speed = await ctx.db.trainStep.aggregate({ where: { runId: ctx.runId }, _avg: { tokensPerS: true } });
+    // each example left out with its reason (an unreadable image, too long for maxLength, …)
+    const filtered = filteredOf({ filtered: meta.filtered ?? undefined, dropped: meta.dropped });
+    const left = filtered.reduce((a, f) => a + f.n, 0);
+    const out = typeof meta.examples === 'number' ? meta.examples : rows - left;
+    const result = accounted('train', { in: rows, out, filtered: left, failed: 0 }, filtered);
+    const speed = await ctx.db.trainStep.aggregate({ where: { runId: ctx.runId }, _avg: { tokensPerS: true }, _max: { peakMemoryBytes: true, worldSize: true } });
     return {
       ...result,
       outputs: {
@@ -168,6 +168,9 @@ export const trainStage: StageImplementation<'train'> = {
         firstLoss: meta.firstLoss ?? 0,
         finalLoss: meta.finalLoss ?? 0,
         tokensPerS: Math.round((speed._avg.tokensPerS ?? 0) * 10) / 10,
+        ...(meta.onnx ? { onnx: meta.onnx } : {}),
+        ...(speed._max.worldSize ? { processes: speed._max.worldSize } : {}),
+        ...(speed._max.peakMemoryBytes !== null ? { peakMemoryGiB: Math.round(Number(speed._max.peakMemoryBytes) / 2 ** 30 * 100) / 100 } : {}),
       },
     };
   },

@@ -1,17 +1,30 @@
 // The trainer's JSON config from the run spec's train settings (camelCase → the trainer's
 // snake_case), and the folder a training attempt works in: named by a hash of the settings
-// that shape the run, so a retry with the same settings resumes from its checkpoints and a
-// patched retry starts afresh beside it.
+// that shape the run's steps, so a retry with the same settings resumes from its checkpoints
+// and a patched retry that changes them starts afresh beside it.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
-import type { TTrainSettings } from '../../core/spec';
+import type { TRunSpec, TTrainSettings } from '../../core/spec';
+import { projectRoot } from '../../cli/stack/paths';
 import { canonicalJson } from '../bookkeeping/canonical-json';
 
 export interface TrainerConfig {
   [key: string]: unknown;
 }
 
-export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string }): TrainerConfig {
+/**
+ * Whether the train stage exports ONNX. `auto`: only when this run's evaluate stage runs the
+ * trained model on the onnx backend (`{"backend": "trained"}` without a server); a model served
+ * by vLLM, or used later through its HF folder, never needs it (`export-onnx` makes it later).
+ */
+export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolean {
+  const s = spec.stages.train;
+  if (s.onnx !== 'auto') return s.onnx;
+  return spec.pipeline.includes('evaluate') && spec.stages.evaluate.models.some((m) => m.model.backend === 'trained' && !m.model.baseUrl);
+}
+
+export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean }): TrainerConfig {
   return {
     base_model: path.resolve(s.baseModel),
     train_file: o.trainFile,
@@ -34,14 +47,45 @@ export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputD
     seed: s.seed,
     device: s.device,
     precision: s.precision,
+    gradient_checkpointing: s.gradientCheckpointing,
+    attn_implementation: s.attnImplementation,
+    group_by_length: s.groupByLength,
+    strategy: s.strategy,
+    dataloader_workers: s.dataloaderWorkers,
+    pin_memory: s.pinMemory,
+    prefetch_factor: s.prefetchFactor,
+    tokenize_workers: s.tokenizeWorkers,
+    tokenize_shard_size: s.tokenizeShardSize,
     save_steps: s.saveSteps,
     save_total_limit: s.saveTotalLimit,
-    export: { hf: true, onnx: s.onnx, validate_prompts: s.validatePrompts },
+    export: { hf: true, onnx: o.onnx, validate_prompts: s.validatePrompts, dtype: s.exportDtype, max_shard_size: s.maxShardSize },
   };
 }
 
-/** The attempt folder's name: settings that change the trained weights (not retry or timeouts). */
-export function trainingKey(s: TTrainSettings, trainingSetSha: string): string {
-  const { retry: _r, heartbeatTimeoutSeconds: _h, shardTimeoutMinutes: _t, name: _n, ...shaping } = s;
-  return createHash('sha256').update(canonicalJson({ shaping, trainingSetSha })).digest('hex').slice(0, 16);
+/** Where the trainer's list of settings that do not shape its steps lives (the Python side reads the same file). */
+export const resumeIgnoredFile = () => path.join(projectRoot(), 'trainer', 'adamllm_trainer', 'resume_ignored.json');
+
+/**
+ * The trainer config keys a checkpoint may resume under other values of. Read at every call
+ * from the trainer package itself, not from a copy compiled into dist: the folder key and the
+ * trainer's resume fingerprint must drop exactly the same keys, or a retry would resume in one
+ * folder while the trainer refused its checkpoint (or train afresh where it could resume).
+ */
+export function resumeIgnoredKeys(file = resumeIgnoredFile()): string[] {
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { keys?: unknown };
+  if (!Array.isArray(parsed.keys) || !parsed.keys.every((k) => typeof k === 'string')) throw new Error(`${file}: "keys" must be a list of config key names`);
+  return parsed.keys;
+}
+
+/**
+ * The attempt folder's name: the trainer config without the keys that do not shape the steps
+ * (resume_ignored.json) and without train_file (its content is trainingSetSha: the same set
+ * exported again hashes the same), plus the number of trainer processes, which sets the global
+ * batch. A retry on a worker with another GPU count therefore trains afresh in its own folder
+ * rather than meeting a checkpoint the trainer must refuse (it exits 2 on a world-size change).
+ */
+export function trainingKey(config: TrainerConfig, trainingSetSha: string, worldSize: number, ignored: readonly string[] = resumeIgnoredKeys()): string {
+  const shaping: TrainerConfig = {};
+  for (const [k, v] of Object.entries(config)) if (k !== 'train_file' && !ignored.includes(k)) shaping[k] = v;
+  return createHash('sha256').update(canonicalJson({ shaping, trainingSetSha, worldSize })).digest('hex').slice(0, 16);
 }

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createDb, type Db } from '../../activities/db/client';
 import { ArtifactStore } from '../../activities/store/artifact-store';
+import { GpuPool } from '../../activities/train/gpus';
 import { ALL_QUEUES, createWorkers, type QueueName } from '../../workers/create-workers';
 import { parseWorkerEnv } from '../../workers/config';
+import { ownedGpus } from '../../workers/gpus';
 import { migrate, startEmbeddedPostgres, type Database } from './database';
 import { portOpen, startTemporalDevServer, waitForTemporal, type TemporalServer } from './temporal-server';
 
@@ -94,7 +96,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const workers: Worker[] = await createWorkers({
         connection,
         namespace: env.TEMPORAL_NAMESPACE,
-        deps: { db, store: new ArtifactStore(artifactDir) },
+        deps: { db, store: new ArtifactStore(artifactDir), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
         queues,
         cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
         gpuSlots: env.ADAMLLM_GPU_SLOTS,

@@ -80,5 +80,39 @@ test('train needs a base model; a "trained" evaluation target needs train in the
   const evaluate = { benchmarks: [{ task: 'VQA_RAD', path: 'b.parquet' }], models: [{ kind: 'adapted', model: { backend: 'trained' } }] };
   expect(issues({ ...minimal, pipeline: ['ingest', 'export', 'evaluate'], stages: { evaluate } })).toEqual(['spec.stages.evaluate.models: {"backend": "trained"} needs train in the pipeline']);
   const ok = parseRunSpec({ ...minimal, pipeline: ['ingest', 'export', 'train', 'evaluate'], stages: { train: { baseModel: 'm' }, evaluate } });
-  expect(ok.stages.train).toMatchObject({ finetuning: 'full', learningRate: 1e-5, epochs: 1, perDeviceBatchSize: 8, gradientAccumulationSteps: 2, warmupRatio: 0.1, weightDecay: 0.1, maxLength: 6144, imageMaxPixels: 262144, freezeVisionTower: true, seed: 42, onnx: true });
+  expect(ok.stages.train).toMatchObject({ finetuning: 'full', learningRate: 1e-5, epochs: 1, perDeviceBatchSize: 8, gradientAccumulationSteps: 2, warmupRatio: 0.1, weightDecay: 0.1, maxLength: 6144, imageMaxPixels: 262144, freezeVisionTower: true, seed: 42, onnx: 'auto' });
+});
+
+test('paper-scale train settings: defaults, gpus, and the trained target behind a server', () => {
+  const train = parseRunSpec({ ...minimal, pipeline: ['ingest', 'export', 'train'], stages: { train: { baseModel: 'm' } } }).stages.train;
+  expect(train).toMatchObject({
+    gpus: 'all',
+    strategy: 'ddp',
+    gradientCheckpointing: true,
+    attnImplementation: 'sdpa',
+    groupByLength: true,
+    dataloaderWorkers: 2,
+    pinMemory: true,
+    prefetchFactor: 2,
+    tokenizeWorkers: 0,
+    tokenizeShardSize: 1000,
+    exportDtype: 'base',
+    maxShardSize: '5GB',
+    onnx: 'auto',
+  });
+  const withTrain = (t: object, evaluate?: object) => ({ ...minimal, pipeline: ['ingest', 'export', 'train', 'evaluate'], stages: { train: { baseModel: 'm', ...t }, ...(evaluate ? { evaluate } : {}) } });
+  const bench = [{ task: 'VQA_RAD', path: 'b.parquet' }];
+  expect(issues(withTrain({ gpus: 0, maxShardSize: '5 GB', strategy: 'zero3' }, { benchmarks: bench, models: [{ kind: 'base', model: { backend: 'onnx', path: 'x' } }] }))).toEqual([
+    expect.stringMatching(/^spec\.stages\.train\.gpus: /),
+    expect.stringMatching(/^spec\.stages\.train\.strategy: /),
+    'spec.stages.train.maxShardSize: a whole number and a unit (KB, MB, GB, KiB, MiB, GiB), such as 5GB or 500MB',
+  ]);
+  // served: the openai options come along; in-process: none of them, and ONNX must not be turned off
+  const served = { kind: 'adapted', model: { backend: 'trained', baseUrl: 'http://gpu-box:8000/v1', model: 'tiny-food', concurrency: 64 } };
+  expect(parseRunSpec(withTrain({ gpus: 4 }, { benchmarks: bench, models: [served], promptFamily: 'llava-llama3' })).stages.evaluate.models[0].model).toEqual(served.model);
+  expect(issues(withTrain({ onnx: false }, { benchmarks: bench, models: [{ kind: 'adapted', model: { backend: 'trained', model: 'x' } }] }))).toEqual([
+    'spec.stages.evaluate.models.0.model.model: only with baseUrl (a server); without it the onnx backend runs the ONNX export',
+    'spec.stages.train.onnx: evaluate runs {"backend": "trained"} on the onnx backend, which needs the ONNX export: use onnx auto or true, or give the trained target a baseUrl (a vLLM server)',
+  ]);
+  expect(issues(withTrain({ onnx: false }, { benchmarks: bench, models: [served] }))).toEqual([]);
 });
