@@ -1,14 +1,16 @@
 // The train stage through Temporal on a GPU-queue worker process: ingest → … → export → train
 // → evaluate (base vs the model this run trained, through the onnx backend) → report; a bad
-// trainer setting waits non-retryable and a patched retry goes on; a worker killed mid-training
-// is replaced and the trainer resumes from its checkpoint; abort stops the trainer with SIGTERM
-// after a checkpoint. The tiny Qwen2-VL is random: this checks plumbing and lineage.
+// trainer setting waits non-retryable and a patched retry goes on, then evaluation through a
+// server serving the export records under the trained Model; a worker killed mid-training (a
+// torchrun launch of two gloo processes) is replaced and the trainer resumes from its
+// checkpoint; abort stops the trainer with SIGTERM after a checkpoint. The tiny Qwen2-VL is
+// random: this checks plumbing and lineage.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
-import { runCli } from '../helpers/processes';
+import { runCli, startServe } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
 
@@ -119,25 +121,56 @@ test('train then evaluate the trained model against its base: loss curve, lineag
   for (const t of tasks) expect(t.synthesizerVersion).toBe(model.revision);
 }, 400_000);
 
-test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export', async () => {
-  const spec = await trainRunSpec(4, 32, { maxLength: 16, onnx: false });
+test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export; evaluation through a server serving the export is the trained model\'s', async () => {
+  const spec = await trainRunSpec(4, 32, { maxLength: 16, onnx: true });
+  // the adapted model behind an OpenAI-compatible server that is not up yet: evaluate waits for it
+  spec.pipeline = [...(spec.pipeline as string[]), 'evaluate'];
+  const served = (baseUrl: string) => [{ kind: 'adapted', model: { backend: 'trained', baseUrl, maxRetries: 0 } }];
+  (spec.stages as Record<string, unknown>).evaluate = {
+    retry: { maximumAttempts: 1 },
+    maxNewTokens: 4,
+    benchmarks: [{ task: 'VQA_RAD', path: fixture('vqa_rad.parquet'), limit: 2 }],
+    models: served('http://127.0.0.1:9/v1'),
+  };
   const handle = await startRun(h.client, spec);
   const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'failed_waiting'), 120_000);
   const st = waiting.stages.find((s) => s.name === 'train')!;
-  expect(st.error).toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('no example fits max_length 16') });
+  expect(st.error).toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(/no example left to train on .*max_length 16/) });
   const attempts = await h.db.stageAttempt.findMany({ where: { stage: { runId: waiting.runId, name: 'train' } } });
   expect(attempts).toHaveLength(1); // not retried: a bad setting stays bad
   await handle.signal('retryStage', { stage: 'train', settings: { maxLength: 512, maxSteps: 2 } });
-  const done: RunProgress = await handle.result();
-  expect(done.status).toBe('succeeded');
-  expect(done.stages.find((s) => s.name === 'train')!.outputs).toMatchObject({ steps: 2 });
-  const exp = await h.db.stage.findFirstOrThrow({ where: { runId: done.runId, name: 'export' } });
+  await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'evaluate' && s.status === 'failed_waiting'), 240_000);
+  const exp = await h.db.stage.findFirstOrThrow({ where: { runId: waiting.runId, name: 'export' } });
   expect(exp.attempts).toBe(1);
-}, 300_000);
 
-test('a GPU worker killed mid-training: another worker resumes the trainer from the checkpoint in the last heartbeat', async () => {
-  // 60 epochs of 2 steps, long enough that the kill lands mid-training
-  const spec = await trainRunSpec(8, 33, { epochs: 60, saveSteps: 5, onnx: false });
+  // the operator serves the export (vLLM would serve …/hf; adamllm serve runs the ONNX twin) and points evaluate at it
+  const model = await h.db.model.findFirstOrThrow({ where: { runId: waiting.runId, kind: 'ADAPTED' } });
+  const serve = await startServe(model.uri);
+  try {
+    await handle.signal('retryStage', { stage: 'evaluate', settings: { models: served(serve.baseUrl) } });
+    const done: RunProgress = await handle.result();
+    expect(done.status).toBe('succeeded');
+    expect(done.stages.find((s) => s.name === 'train')!.outputs).toMatchObject({ steps: 2 });
+    expect(done.stages.find((s) => s.name === 'evaluate')!.counts).toEqual({ in: 2, out: 2, filtered: 0, failed: 0 });
+  } finally {
+    serve.stop();
+  }
+  // Lineage: the evaluation, its predictions and metrics belong to the train stage's Model row, not to an endpoint's
+  const evals = await h.db.evaluation.findMany({ where: { runId: waiting.runId } });
+  expect(evals.map((e) => [e.modelId, e.kind])).toEqual([[model.id, 'ADAPTED']]);
+  const preds = await h.db.prediction.findMany({ where: { runId: waiting.runId } });
+  expect(preds).toHaveLength(2);
+  expect(new Set(preds.map((p) => p.modelId))).toEqual(new Set([model.id]));
+  const metrics = await h.db.metric.findMany({ where: { runId: waiting.runId } });
+  expect(metrics.length).toBeGreaterThan(0);
+  expect(new Set(metrics.map((m) => m.modelId))).toEqual(new Set([model.id]));
+  expect(await h.db.model.count({ where: { uri: serve.baseUrl.replace(/\/+$/, '') } })).toBe(0);
+}, 400_000);
+
+test('a GPU worker killed mid-training (two trainer processes under torchrun): another worker resumes from the checkpoint in the last heartbeat', async () => {
+  // two gloo processes (the distributed path on CPU), global batch 2 × 2 × 2 = 8: 60 epochs of
+  // 1 step, long enough that the kill lands mid-training
+  const spec = await trainRunSpec(8, 33, { epochs: 60, saveSteps: 5, onnx: false, gpus: 2 });
   const { handle, run } = await startAndTrain(spec, 5);
   gpu.kill('SIGKILL');
   gpu = await startWorkerProcess(artifacts, 'gpu');
@@ -147,9 +180,11 @@ test('a GPU worker killed mid-training: another worker resumes the trainer from 
   const meta = model.meta as { startStep: number; resumedFrom: string | null; steps: number };
   expect(meta.startStep).toBeGreaterThanOrEqual(5); // at least the first checkpoint (saveSteps 5)
   expect(meta.resumedFrom).toMatch(/checkpoints\/step-\d{7}$/);
-  expect(meta.steps).toBe(Math.ceil(done.stages.find((s) => s.name === 'compose')!.counts!.out / 4) * 60);
+  expect(meta.steps).toBe(Math.ceil(done.stages.find((s) => s.name === 'compose')!.counts!.out / 8) * 60);
   const steps = await h.db.trainStep.findMany({ where: { runId: done.runId }, orderBy: { step: 'asc' } });
   expect(steps.map((s) => s.step)).toEqual([...Array(meta.steps).keys()].map((i) => i + 1));
+  expect(new Set(steps.map((s) => s.worldSize))).toEqual(new Set([2]));
+  expect(steps.every((s) => s.peakMemoryBytes !== null && s.peakMemoryBytes > 0n && s.paddingWaste !== null)).toBe(true);
 }, 300_000);
 
 test('abort during training: the trainer gets SIGTERM and leaves a checkpoint of the step it stopped at', async () => {
