@@ -122,6 +122,12 @@ test('SIGTERM (a cancelled activity) checkpoints the current step and exits 143;
   const bad2 = config({ finetuning: 'qlora', learning_rate: -1 });
   const b2 = await runTrainer(['train', '--config', bad2.file]);
   expect(only(b2.events, 'error')[0].message).toBe("finetuning: 'qlora' is not full or lora; learning_rate: must be positive");
+  const bad3 = config({ attn_implementation: 'flash_attention_2', strategy: 'zero3', tokenize_workers: -1 });
+  const b3 = await runTrainer(['train', '--config', bad3.file]);
+  expect(b3.code).toBe(2);
+  expect(only(b3.events, 'error')[0].message).toBe(
+    'attn_implementation: flash_attention_2 needs the flash-attn package, which is not installed in this Python (pip install flash-attn, on a GPU machine); strategy: \'zero3\' is not ddp or fsdp; tokenize_workers: must be 0 (one per CPU) or a positive integer',
+  );
 }, 240_000);
 
 test('loss masking: only the assistant turns (caption, answer, each with its <|im_end|>) carry labels', async () => {
