@@ -10,7 +10,7 @@ const positiveInt = (name: string, dflt: number) =>
 const gpuList = (name: string) =>
   z
     .string()
-    .regex(/^(none|\s*|[\w:-]+(\s*,\s*[\w:-]+)*)$/, `${name} must be a comma-separated list of GPU ids (0,1 or GPU-… UUIDs), or none`)
+    .regex(/^\s*(none|[\w:\/-]+(\s*,\s*[\w:\/-]+)*)?\s*$/, `${name} must be a comma-separated list of GPU ids (0,1 or GPU-… UUIDs), or none`)
     .optional()
     .transform((v) => (v === undefined ? undefined : v.trim() === '' || v.trim() === 'none' ? [] : v.split(',').map((x) => x.trim())));
 
@@ -27,7 +27,11 @@ export const ZWorkerEnv = z.object({
   ADAMLLM_WORKFLOW_CONCURRENCY: positiveInt('ADAMLLM_WORKFLOW_CONCURRENCY', 40),
   ADAMLLM_WORKFLOW_BUNDLE: z.string().min(1).optional().describe('prebuilt workflow bundle (skips bundling at start)'),
   ADAMLLM_GPUS: gpuList('ADAMLLM_GPUS').describe('the GPUs this worker process owns (device ids or UUIDs, as nvidia-smi lists them; none for none); default: CUDA_VISIBLE_DEVICES, else the GPUs nvidia-smi lists'),
-  CUDA_VISIBLE_DEVICES: gpuList('CUDA_VISIBLE_DEVICES'),
+  // not ours to validate: read as CUDA reads it, never a reason to refuse to start
+  CUDA_VISIBLE_DEVICES: z
+    .string()
+    .optional()
+    .transform((v) => v?.split(',').map((x) => x.trim()).filter(Boolean)),
 });
 
 export type TWorkerEnv = z.infer<typeof ZWorkerEnv>;

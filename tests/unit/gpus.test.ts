@@ -23,6 +23,9 @@ test('a worker owns ADAMLLM_GPUS, else CUDA_VISIBLE_DEVICES, else what nvidia-sm
   expect(ownedGpus(env({ CUDA_VISIBLE_DEVICES: '-1' }), detect)).toEqual([]);
   expect(ownedGpus(env({ CUDA_VISIBLE_DEVICES: '1,-1,2' }), detect)).toEqual(['1']);
   expect(ownedGpus(env({}), detect)).toEqual(['0', '1', '2', '3']);
+  // CUDA_VISIBLE_DEVICES is read as CUDA reads it; an odd value never stops the worker
+  expect(ownedGpus(env({ CUDA_VISIBLE_DEVICES: ' 0, 1 ,' }), detect)).toEqual(['0', '1']);
+  expect(ownedGpus(env({ ADAMLLM_GPUS: 'MIG-GPU-6f0c/1/0' }), detect)).toEqual(['MIG-GPU-6f0c/1/0']);
   expect(() => env({ ADAMLLM_GPUS: '0;1' })).toThrow('ADAMLLM_GPUS must be a comma-separated list of GPU ids');
 });
 
