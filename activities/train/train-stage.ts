@@ -88,7 +88,7 @@ export const trainStage: StageImplementation<'train'> = {
     const launch = planLaunch(s, owned);
     const root = ctx.store.runDir(ctx.runId, 'train');
     const paths = { trainFile: set.path, cacheDir: path.join(ctx.store.root, 'cache', 'tokenized'), onnx: exportsOnnx(ctx.spec) };
-    const outputDir = path.join(root, trainingKey(trainerConfig(s, { ...paths, outputDir: '' }), set.sha256, launch.worldSize));
+    const outputDir = path.join(root, trainingKey(trainerConfig(s, { ...paths, outputDir: '' }), set.sha256));
     await fs.mkdir(outputDir, { recursive: true });
     const configFile = path.join(outputDir, 'trainer-config.json');
     await fs.writeFile(configFile, JSON.stringify(trainerConfig(s, { ...paths, outputDir }), null, 2));

@@ -80,12 +80,13 @@ export function resumeIgnoredKeys(file = resumeIgnoredFile()): string[] {
 /**
  * The attempt folder's name: the trainer config without the keys that do not shape the steps
  * (resume_ignored.json) and without train_file (its content is trainingSetSha: the same set
- * exported again hashes the same), plus the number of trainer processes, which sets the global
- * batch. A retry on a worker with another GPU count therefore trains afresh in its own folder
- * rather than meeting a checkpoint the trainer must refuse (it exits 2 on a world-size change).
+ * exported again hashes the same). The process count is not in it: a retry that lands on a
+ * worker with another GPU count meets the checkpoints of the same folder, and the trainer
+ * refuses them naming both counts (InvalidInput: the stage waits for the operator) instead of
+ * silently throwing days of training away by starting afresh elsewhere.
  */
-export function trainingKey(config: TrainerConfig, trainingSetSha: string, worldSize: number, ignored: readonly string[] = resumeIgnoredKeys()): string {
+export function trainingKey(config: TrainerConfig, trainingSetSha: string, ignored: readonly string[] = resumeIgnoredKeys()): string {
   const shaping: TrainerConfig = {};
   for (const [k, v] of Object.entries(config)) if (k !== 'train_file' && !ignored.includes(k)) shaping[k] = v;
-  return createHash('sha256').update(canonicalJson({ shaping, trainingSetSha, worldSize })).digest('hex').slice(0, 16);
+  return createHash('sha256').update(canonicalJson({ shaping, trainingSetSha })).digest('hex').slice(0, 16);
 }

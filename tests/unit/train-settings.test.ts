@@ -13,7 +13,7 @@ function spec(train: Record<string, unknown> = {}, evaluate?: Record<string, unk
   return parseRunSpec({ ...minimal, pipeline: ['ingest', 'export', 'train', ...(evaluate ? ['evaluate'] : [])], stages: { train: { baseModel: '/models/base', ...train }, ...(evaluate ? { evaluate } : {}) } });
 }
 const paths = { trainFile: '/a/runs/r/export/set.json', outputDir: '/a/runs/r/train/k', cacheDir: '/a/cache/tokenized', onnx: false };
-const keyOf = (s: TTrainSettings, o: { sha?: string; world?: number; onnx?: boolean } = {}) => trainingKey(trainerConfig(s, { ...paths, onnx: o.onnx ?? false }), o.sha ?? 'sha-a', o.world ?? 1);
+const keyOf = (s: TTrainSettings, o: { sha?: string; onnx?: boolean } = {}) => trainingKey(trainerConfig(s, { ...paths, onnx: o.onnx ?? false }), o.sha ?? 'sha-a');
 
 test('the trainer config carries every new setting in the trainer\'s snake_case', () => {
   const c = trainerConfig(spec({ gpus: 2, strategy: 'fsdp', exportDtype: 'bfloat16', maxShardSize: '2GB', tokenizeWorkers: 4 }).stages.train, { ...paths, onnx: true });
@@ -59,13 +59,14 @@ test('the folder key leaves out exactly the trainer\'s step-neutral keys: those 
   ];
   for (const change of resumable) expect([change, keyOf(spec(change).stages.train)]).toEqual([change, key]);
   expect(keyOf(base, { onnx: true })).toBe(key);
-  expect(trainingKey(trainerConfig(base, { ...paths, trainFile: '/elsewhere/set.json', outputDir: '/x', cacheDir: '/y' }), 'sha-a', 1)).toBe(key);
+  expect(trainingKey(trainerConfig(base, { ...paths, trainFile: '/elsewhere/set.json', outputDir: '/x', cacheDir: '/y' }), 'sha-a')).toBe(key);
 
   const retrain: Record<string, unknown>[] = [{ learningRate: 2e-5 }, { groupByLength: false }, { seed: 1 }, { perDeviceBatchSize: 4 }, { maxLength: 2048 }, { finetuning: 'lora' }, { baseModel: '/models/other' }];
   for (const change of retrain) expect([change, keyOf(spec(change).stages.train)]).not.toEqual([change, key]);
   expect(keyOf(base, { sha: 'sha-b' })).not.toBe(key);
-  // the process count sets the global batch: another world size trains in its own folder
-  expect(keyOf(base, { world: 2 })).not.toBe(key);
+  // the process count is not in the key: the trainer refuses another world size's checkpoints
+  // by name rather than the stage silently starting afresh
+  expect(keyOf({ ...base, gpus: 2 })).toBe(key);
 });
 
 test('onnx auto exports only for an in-process evaluation of the trained model', () => {

@@ -63,17 +63,17 @@ def save_hf(model, cfg: TrainConfig, dst: Path) -> None:
     tmp.rename(dst)
 
 
-def save_onnx(model, hf_dir: Path, dst: Path) -> None:
+def save_onnx(model, hf_dir: Path, dst: Path) -> Path:
+    """The ONNX folder, written beside dst; onnx_from_hf renames it into place once validated."""
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "onnx").mkdir(parents=True)
     for f in hf_dir.iterdir():
-        if f.is_file() and not f.name.endswith(WEIGHTS):
+        if f.is_file() and not f.name.endswith(WEIGHTS) and f.name != "model.safetensors.index.json":
             shutil.copy2(f, tmp / f.name)
     with torch.no_grad():
         mark_external(tmp, export_vl(model, tmp))
-    shutil.rmtree(dst, ignore_errors=True)
-    tmp.rename(dst)
+    return tmp
 
 
 def validation_inputs(cfg: TrainConfig, rows: list, k: int) -> list:
@@ -185,5 +185,12 @@ def onnx_from_hf(cfg: TrainConfig, model=None) -> dict:
     out = Path(cfg.output_dir)
     if model is None or export_dtype(cfg) != torch.float32:
         model = Qwen2VLForConditionalGeneration.from_pretrained(out / "hf", dtype=torch.float32).eval()
-    save_onnx(model, out / "hf", out / "onnx")
-    return {"onnx": str(out / "onnx"), "validation": validate(model, cfg, out / "onnx", first_rows(cfg, cfg.export.validate_prompts))}
+    tmp = save_onnx(model, out / "hf", out / "onnx")
+    try:
+        report = validate(model, cfg, tmp, first_rows(cfg, cfg.export.validate_prompts))
+    except TrainerError:
+        shutil.rmtree(tmp, ignore_errors=True)  # never leave an unvalidated export to be picked up
+        raise
+    shutil.rmtree(out / "onnx", ignore_errors=True)
+    tmp.rename(out / "onnx")
+    return {"onnx": str(out / "onnx"), "validation": report}

@@ -16,6 +16,7 @@ prefetch on GPU), so pixel values exist only for the batches in flight."""
 import bisect
 import json
 import math
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -174,8 +175,15 @@ class Collator:
         return collate(examples, self.pad_id, self.image_token_id)
 
 
+def _ignore_sigterm(_worker_id: int) -> None:
+    """A cancel's SIGTERM reaches a rank's whole process group (torchrun signals it), loader
+    workers included. They must outlive it: the rank finishes its step and checkpoints, then
+    shuts them down; a worker dying first would crash the rank before the checkpoint."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def make_loader(cfg: TrainConfig, dataset: TokenizedSet, sampler: StepSampler, collator: Collator, on_gpu: bool) -> DataLoader:
     workers = cfg.dataloader_workers
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collator, num_workers=workers,
                       pin_memory=cfg.pin_memory and on_gpu, prefetch_factor=cfg.prefetch_factor if workers else None,
-                      persistent_workers=False)
+                      persistent_workers=False, worker_init_fn=_ignore_sigterm)
