@@ -11,7 +11,7 @@
 //    goal. Then the trainer's peak RSS after a few steps (model and loader included).
 // 3. Tokenization examples/s with 1 and 2 processes (cold cache, BENCH_TRAIN_SMALL examples).
 // 4. Padding waste over one epoch with and without length grouping.
-// BENCH_TRAIN_EXAMPLES (64) and BENCH_TRAIN_EPOCHS (2) size part 1; BENCH_TRAIN_MODEL and
+// BENCH_TRAIN_EXAMPLES (256) and BENCH_TRAIN_EPOCHS (2) size part 1; BENCH_TRAIN_MODEL and
 // BENCH_TRAIN_DEVICE change the model and device (with a GPU, part 1 measures the GPU path; the
 // baseline stays on CPU).
 import { execFileSync } from 'node:child_process';
@@ -59,24 +59,36 @@ async function run(file: string): Promise<TrainerEvent[]> {
 const only = (events: TrainerEvent[], kind: string) => events.filter((e) => e.event === kind);
 
 async function speed() {
-  const examples = Number(process.env.BENCH_TRAIN_EXAMPLES ?? 64);
+  const examples = Number(process.env.BENCH_TRAIN_EXAMPLES ?? 256);
   const epochs = Number(process.env.BENCH_TRAIN_EPOCHS ?? 2);
   const set = await toyTrainingSet(path.join(dir, 'speed'), examples);
-  const events = await run(config('adamllm', set.file, { epochs, dataloader_workers: 1 }));
-  const steps = only(events, 'step');
-  const tokens = steps.reduce((a, s) => a + Number(s.tokens), 0);
-  const seconds = steps.reduce((a, s) => a + Number(s.tokens) / Number(s.tokens_per_s), 0);
-  const start = only(events, 'start')[0];
-  const out = execFileSync(trainerPython(), [path.join(projectRoot(), 'bench', 'train_hf_trainer.py'), config('baseline', set.file, { epochs })], {
-    env: { ...process.env, PYTHONPATH: path.join(projectRoot(), 'trainer') },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const base = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"tokens"')).at(-1)!) as { tokens: number; seconds: number; tokens_per_s: number; steps: number };
-  console.log(`\n1. speed: ${examples} examples × ${epochs} epochs, global batch 8, ${start.device} ${start.dtype}, no gradient checkpointing`);
-  console.log(`   adamllm trainer:      ${steps.length} steps, ${tokens} tokens in ${seconds.toFixed(2)} s = ${(tokens / seconds).toFixed(0)} tokens/s`);
-  console.log(`   transformers Trainer: ${base.steps} steps, ${base.tokens} tokens in ${base.seconds.toFixed(2)} s = ${base.tokens_per_s.toFixed(0)} tokens/s`);
-  console.log(`   ratio (adamllm / Trainer): ${(tokens / seconds / base.tokens_per_s).toFixed(2)}`);
+  // images decoded in one DataLoader worker process (the trainer's path at scale), and in the
+  // training process itself (dataloaderWorkers 0: on 2 cores a worker competes with the step)
+  const ours = [];
+  for (const workers of [1, 0]) {
+    const events = await run(config(`adamllm-${workers}`, set.file, { epochs, dataloader_workers: workers }));
+    const steps = only(events, 'step');
+    const tokens = steps.reduce((a, s) => a + Number(s.tokens), 0);
+    const seconds = steps.reduce((a, s) => a + Number(s.tokens) / Number(s.tokens_per_s), 0);
+    ours.push({ workers, steps: steps.length, tokens, seconds, start: only(events, 'start')[0] });
+  }
+  const baseline = (mode: 'memory' | 'stream', workers: number) => {
+    const out = execFileSync(trainerPython(), [path.join(projectRoot(), 'bench', 'train_hf_trainer.py'), config(`baseline-${mode}-${workers}`, set.file, { epochs, dataloader_workers: workers }), mode], {
+      env: { ...process.env, PYTHONPATH: path.join(projectRoot(), 'trainer') },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"tokens"')).at(-1)!) as { tokens: number; seconds: number; tokens_per_s: number; steps: number };
+  };
+  console.log(`\n1. speed: ${examples} examples × ${epochs} epochs, global batch 8, ${ours[0].start.device} ${ours[0].start.dtype}, no gradient checkpointing`);
+  for (const o of ours) {
+    const rate = o.tokens / o.seconds;
+    // like for like: the Trainer on the same data path (tokenized cache, images loaded per batch, same loader workers)
+    const same = baseline('stream', o.workers);
+    console.log(`   ${o.workers ? `${o.workers} loader worker` : 'loading in process'}: adamllm ${o.steps} steps, ${o.tokens} tokens in ${o.seconds.toFixed(2)} s = ${rate.toFixed(0)} tokens/s; transformers Trainer ${same.steps} steps, ${same.tokens_per_s.toFixed(0)} tokens/s; ratio ${(rate / same.tokens_per_s).toFixed(2)}`);
+  }
+  const mem = baseline('memory', 0);
+  console.log(`   transformers Trainer with every example's pixels computed up front and kept in memory (what does not scale): ${mem.tokens_per_s.toFixed(0)} tokens/s`);
 }
 
 async function dataPhase() {
@@ -91,7 +103,7 @@ async function dataPhase() {
       const data = only(events, 'data')[0];
       const last = only(events, 'step').at(-1)!;
       if (n === small) rates[workers] = data.examples_per_s;
-      console.log(`   ${String(n).padStart(6)} examples, ${workers} tokenizer process(es): ${data.examples_per_s} examples/s; peak RSS: trainer ${mb(data.rss_peak_bytes)} in tokenization, largest tokenizer process ${mb(data.workers_rss_peak_bytes)}, trainer ${mb(last.peak_memory_bytes)} after 3 steps`);
+      console.log(`   ${String(n).padStart(6)} examples, ${workers} tokenizer process(es): ${data.examples_per_s} examples/s; peak RSS: trainer ${mb(data.rss_peak_bytes)} in tokenization, ${workers > 1 ? `largest tokenizer process ${mb(data.workers_rss_peak_bytes)}` : 'no tokenizer process'}, trainer ${mb(last.peak_memory_bytes)} after 3 steps`);
     }
     fs.rmSync(set.dir, { recursive: true, force: true });
   }

@@ -1,6 +1,9 @@
 """Baseline for `npm run bench:train`: a plain transformers Trainer on the same tiny Qwen2-VL,
-the same tokenized examples (adamllm_trainer's encoder and collator, so the inputs are
-identical) and the same settings. Prints one JSON line: tokens, seconds, tokens/s."""
+the same examples (adamllm_trainer's encoder and collator, so the inputs are identical) and the
+same settings. `memory` (default): every example's pixels computed up front and kept in memory;
+`stream`: the trainer's own tokenized cache and on-the-fly image loading (TokenizedSet) with as
+many DataLoader workers as the config says, so only the training loops differ.
+Prints one JSON line: tokens, seconds, tokens/s."""
 
 import json
 import math
@@ -35,7 +38,14 @@ def in_memory_examples(cfg) -> list:
 
 def main() -> None:
     cfg = load_config(sys.argv[1])
-    examples = in_memory_examples(cfg)
+    mode = sys.argv[2] if len(sys.argv) > 2 else "memory"
+    if mode == "stream":
+        from adamllm_trainer.loader import TokenizedSet
+        from adamllm_trainer.tokenized import tokenized_folder
+
+        examples = TokenizedSet(cfg, *tokenized_folder(cfg))
+    else:
+        examples = in_memory_examples(cfg)
     seed_all(cfg.seed)
     model = Qwen2VLForConditionalGeneration.from_pretrained(cfg.base_model, dtype="float32")
     for p in model.model.visual.parameters():
@@ -49,13 +59,13 @@ def main() -> None:
         num_train_epochs=cfg.epochs, lr_scheduler_type="cosine", warmup_steps=math.ceil(cfg.warmup_ratio * total),
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, seed=cfg.seed, use_cpu=True,
         save_strategy="no", report_to=[], logging_steps=1000, remove_unused_columns=False,
-        dataloader_num_workers=0, disable_tqdm=True)
+        dataloader_num_workers=cfg.dataloader_workers if mode == "stream" else 0, disable_tqdm=True)
     trainer = Trainer(model=model, args=args, train_dataset=examples,
                       data_collator=lambda batch: collate(batch, tok.pad_token_id, image_token))
     start = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - start
-    tokens = int(cfg.epochs * sum(len(e["input_ids"]) for e in examples))
+    tokens = int(cfg.epochs * (int(examples.lengths.sum()) if mode == "stream" else sum(len(e["input_ids"]) for e in examples)))
     print(json.dumps({"tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "steps": result.global_step, "loss": result.training_loss}))
 
 

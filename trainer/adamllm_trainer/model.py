@@ -31,6 +31,10 @@ from .config import TrainConfig
 from .data import IGNORE
 
 CE_CHUNK = 2048
+# below this many bytes of fp32 logits for the labelled positions, one plain cross-entropy (no
+# recompute); above it, chunks recomputed in backward. A tiny model never pays the recompute, a
+# 2B one on 8 x 6k tokens (~15 GB of such logits) always does.
+LOGITS_BUDGET = 1 << 30
 
 
 def base_dtype(base_model: str) -> torch.dtype:
@@ -102,6 +106,8 @@ class CausalLMLoss(nn.Module):
             return _ce_sum(inner.lm_head, hidden[:, :1].reshape(-1, hidden.shape[-1]), input_ids[:, 1:2].reshape(-1)) * 0.0
         h = hidden[:, :-1][mask]
         y = labels[:, 1:][mask]
+        if len(y) * inner.lm_head.out_features * 4 <= LOGITS_BUDGET:
+            return _ce_sum(inner.lm_head, h, y)
         total = None
         for s in range(0, len(y), CE_CHUNK):
             part = checkpoint(_ce_sum, inner.lm_head, h[s:s + CE_CHUNK], y[s:s + CE_CHUNK], use_reentrant=False)
