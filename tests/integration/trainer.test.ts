@@ -245,3 +245,27 @@ test('an unreadable training image leaves its example out with the reason and th
   const again = await runTrainer(['train', '--config', file]);
   expect(only(again.events, 'data')[0]).toMatchObject({ examples: 7, dropped: 1, cache: 'partial', key: data.key });
 }, 120_000);
+
+test('the loss over labelled positions in chunks recomputed in backward (the path of large vocabularies × long batches) equals one plain cross-entropy, loss and gradients', () => {
+  // chunks of 7 positions and a zero logits budget force the chunked path on the tiny model
+  const code = `
+import json, sys, torch
+from adamllm_trainer import model as M
+from transformers import Qwen2VLForConditionalGeneration
+hf = Qwen2VLForConditionalGeneration.from_pretrained(sys.argv[1], dtype=torch.float32)
+net = M.CausalLMLoss(hf)
+ids = torch.randint(10, 2000, (2, 40), generator=torch.Generator().manual_seed(0))
+labels = ids.clone(); labels[:, :10] = -100
+out = []
+for budget, chunk in ((1 << 30, 2048), (0, 7)):
+    M.LOGITS_BUDGET, M.CE_CHUNK = budget, chunk
+    hf.zero_grad()
+    loss = net(input_ids=ids, labels=labels, attention_mask=torch.ones_like(ids))
+    loss.backward()
+    out.append((float(loss), torch.cat([p.grad.flatten() for p in hf.parameters() if p.grad is not None])))
+print(json.dumps({"plain": out[0][0], "chunked": out[1][0], "max_grad_diff": float((out[0][1] - out[1][1]).abs().max())}))
+`;
+  const r = JSON.parse(execFileSync(trainerPython(), ['-c', code, tinyVL], { env: { ...process.env, PYTHONPATH: path.join(__dirname, '..', '..', 'trainer') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').at(-1)!) as { plain: number; chunked: number; max_grad_diff: number };
+  expect(Math.abs(r.plain - r.chunked)).toBeLessThanOrEqual(1e-3 * Math.abs(r.plain));
+  expect(r.max_grad_diff).toBeLessThan(1e-4);
+}, 60_000);
