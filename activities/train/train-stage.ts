@@ -94,7 +94,7 @@ export const trainStage: StageImplementation<'train'> = {
     await fs.writeFile(configFile, JSON.stringify(trainerConfig(s, { ...paths, outputDir }), null, 2));
 
     // The checkpoint the last heartbeat named, when it is still there and belongs to this
-    // folder (a retry on a worker with another GPU count trains in another); else the trainer takes its newest.
+    // folder (a patched retry that changes the run's shape trains in another); else the trainer takes its newest.
     const resume = (ctx.resumeDetails as { checkpoint?: string } | undefined)?.checkpoint;
     const args = ['train', '--config', configFile];
     if (resume && resume.startsWith(outputDir + path.sep) && (await fs.stat(path.join(resume, 'meta.json')).catch(() => null))) args.push('--resume-from', resume);
