@@ -44,6 +44,12 @@ export const ZIngestSettings = z
       .describe('decode strictness: warning also rejects corrupt entropy data (bad Huffman codes); truncated only cut-off files'),
     dedupImages: z.boolean().default(true).describe('keep the first item of each identical image, filter the rest'),
     imageConcurrency: z.number().int().min(1).max(64).default(4),
+    maxCaptionChars: z
+      .number()
+      .int()
+      .min(1)
+      .default(20_000)
+      .describe('longer captions (in code points) fail their item: a caption of pages is a scraping accident, and it would crowd the image out of the synthesizer\'s context'),
   })
   .strict();
 

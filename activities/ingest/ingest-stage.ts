@@ -16,7 +16,7 @@ const INSERT_BATCH = 500;
 const WRITE_BATCH = 32;
 
 /** Reasons decided from the annotation row alone (readers.ts); new image settings cannot change them. */
-const SOURCE_ERRORS = ['malformed entry', 'missing caption', 'empty caption', 'missing image path'];
+const SOURCE_ERRORS = ['malformed entry', 'invalid UTF-8', 'missing caption', 'empty caption', 'missing image path'];
 
 async function realRoot(imageRoot: string): Promise<string> {
   try {
@@ -85,6 +85,7 @@ export const ingestStage: StageImplementation<'ingest'> = {
   async shard(ctx, shard) {
     const dataset = await requireDataset(ctx);
     const { lo, hi } = shardRange(shard, ctx.settings.shardSize);
+    await refuseLongCaptions(ctx, dataset.id, lo, hi);
     const pending = await ctx.db.item.findMany({
       where: { datasetId: dataset.id, status: 'PENDING', sourceIndex: { gte: lo, lt: hi } },
       select: { id: true, imagePath: true },
@@ -144,6 +145,20 @@ export const ingestStage: StageImplementation<'ingest'> = {
     return result;
   },
 };
+
+/**
+ * Fails the pending items of [lo, hi) whose caption is longer than maxCaptionChars (before any
+ * image is decoded). Checked here rather than in the reader so that a retry with a patched
+ * limit re-decides it (reset returns these items to PENDING). char_length counts code points.
+ */
+async function refuseLongCaptions(ctx: StageContext<'ingest'>, datasetId: string, lo: number, hi: number): Promise<void> {
+  const max = ctx.settings.maxCaptionChars;
+  await ctx.db.$executeRaw`
+    UPDATE "Item" SET status = 'FAILED', "updatedAt" = NOW(),
+      reason = 'caption too long: ' || char_length(caption) || ' characters > ingest.maxCaptionChars ' || ${max}::int
+    WHERE "datasetId" = ${datasetId} AND status = 'PENDING' AND "sourceIndex" >= ${lo} AND "sourceIndex" < ${hi}
+      AND char_length(caption) > ${max}`;
+}
 
 interface ItemCheck {
   id: string;

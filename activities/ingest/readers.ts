@@ -1,10 +1,9 @@
 // Streaming readers for the three annotation formats. Each yields one SourceRow per entry
 // without loading the file: a million-row file is read in constant memory. A malformed
-// entry becomes a row with `error` (recorded as a failed item); a file that cannot be read
-// as its format at all raises InvalidInput.
+// entry, or one whose bytes are not valid UTF-8, becomes a row with `error` (recorded as a
+// failed item); a file that cannot be read as its format at all raises InvalidInput.
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import readline from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import { parser as jsonParser } from 'stream-json';
 import { streamArray } from 'stream-json/streamers/StreamArray';
@@ -12,6 +11,7 @@ import { chain } from 'stream-chain';
 import { ErrorTypes } from '../../core/errors';
 import type { TRunSpec } from '../../core/spec';
 import { failure } from '../errors';
+import { byteLines, decodeUtf8, JsonArrayUtf8Scan } from './utf8';
 
 export interface SourceRow {
   sourceIndex: number;
@@ -73,23 +73,34 @@ function fieldRow(sourceIndex: number, rec: Record<string, unknown>, ds: Dataset
   return withCaption(row, rec[ds.captionField]);
 }
 
+/** A row refused for its bytes; `line` is the file's line (from 1) of the first invalid byte. */
+const invalidUtf8 = (sourceIndex: number, line: number): SourceRow => ({ sourceIndex, image: '', caption: null, instruction: null, error: `invalid UTF-8: row ${sourceIndex}, line ${line}` });
+
 async function* readShareGpt(file: string): AsyncGenerator<SourceRow> {
-  const pipeline = chain([createReadStream(file), jsonParser(), streamArray()]);
+  // stream-json decodes text itself, so the scan in front of it says which entries were bad.
+  const scan = new JsonArrayUtf8Scan();
+  const pipeline = chain([createReadStream(file), scan, jsonParser(), streamArray()]);
   let index = 0;
   try {
     for await (const data of pipeline as AsyncIterable<{ key: number; value: unknown }>) {
-      yield shareGptRow(index++, data.value);
+      const bad = scan.badRows.get(data.key);
+      yield bad === undefined ? shareGptRow(index++, data.value) : invalidUtf8(index++, bad);
     }
   } catch (err) {
     pipeline.destroy();
-    throw failure(ErrorTypes.InvalidInput, `dataset.path: ${file} is not a ShareGPT JSON array (after ${index} entries): ${(err as Error).message}`);
+    const where = scan.firstBadLine === null ? '' : ` (invalid UTF-8 at line ${scan.firstBadLine})`;
+    throw failure(ErrorTypes.InvalidInput, `dataset.path: ${file} is not a ShareGPT JSON array (after ${index} entries)${where}: ${(err as Error).message}`);
   }
 }
 
 async function* readJsonl(file: string, ds: DatasetSpec): AsyncGenerator<SourceRow> {
-  const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let index = 0;
-  for await (const line of lines) {
+  for await (const { line: lineNo, bytes } of byteLines(createReadStream(file))) {
+    const line = decodeUtf8(bytes);
+    if (line === null) {
+      yield invalidUtf8(index++, lineNo);
+      continue;
+    }
     if (line.trim() === '') continue;
     const sourceIndex = index++;
     let rec: unknown;
@@ -108,16 +119,34 @@ async function* readJsonl(file: string, ds: DatasetSpec): AsyncGenerator<SourceR
 }
 
 async function* readCsv(file: string, ds: DatasetSpec): AsyncGenerator<SourceRow> {
+  // Fields come back as bytes (encoding: null) so that each row's text is decoded strictly;
+  // the header is mapped to columns here (the BOM goes with the first header field's decoding).
   const parser = createReadStream(file).pipe(
-    parseCsv({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, trim: false }),
+    parseCsv({ encoding: null, bom: false, info: true, skip_empty_lines: true, relax_column_count: true, trim: false }),
   );
+  let header: string[] | null = null;
   let index = 0;
   try {
-    for await (const rec of parser as AsyncIterable<Record<string, unknown>>) {
-      if (index === 0 && !(ds.imageField in rec && ds.captionField in rec)) {
-        throw new Error(`header must name the columns "${ds.imageField}" and "${ds.captionField}"`);
+    for await (const { record, info } of parser as AsyncIterable<{ record: Buffer[]; info: { lines: number } }>) {
+      const fields = record.map(decodeUtf8);
+      if (header === null) {
+        if (fields.some((f) => f === null)) throw new Error(`the header (line ${info.lines}) is not valid UTF-8`);
+        header = fields as string[];
+        if (!(header.includes(ds.imageField) && header.includes(ds.captionField))) {
+          throw new Error(`header must name the columns "${ds.imageField}" and "${ds.captionField}"`);
+        }
+        continue;
       }
-      yield fieldRow(index++, rec, ds);
+      const sourceIndex = index++;
+      if (fields.some((f) => f === null)) {
+        yield invalidUtf8(sourceIndex, info.lines);
+        continue;
+      }
+      const rec: Record<string, unknown> = {};
+      header.forEach((name, i) => {
+        if (i < fields.length) rec[name] = fields[i];
+      });
+      yield fieldRow(sourceIndex, rec, ds);
     }
   } catch (err) {
     parser.destroy();

@@ -1,6 +1,8 @@
 // End to end against the real Temporal dev server and Postgres: a generated dataset with
 // every kind of bad entry mixed in goes through ingest → synthesize → filter → compose → export.
 import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
 import type { RunProgress } from '../../core/types';
 import { harness, type Harness } from '../helpers/env';
 import { sampleDataset, specFor, startRun } from '../helpers/runs';
@@ -64,4 +66,33 @@ test('a run with corrupt, truncated, empty, missing, escaping, oversize and dupl
   const info = JSON.parse(fs.readFileSync(String(out.datasetInfo), 'utf8'));
   expect(info.food.file_name).toBe('image_caption_and_synthetic_task.json');
   expect(info.food.columns).toEqual({ messages: 'messages', images: 'images' });
+});
+
+test('bad text at ingest: invalid UTF-8 and an overlong caption fail their rows; the stage goes on and accounts for them', async () => {
+  const m = await sampleDataset({ count: 3, format: 'jsonl' });
+  const line = (image: string, caption: string) => Buffer.from(JSON.stringify({ image, caption }) + '\n');
+  const draw = async (name: string, background: string) => {
+    await sharp({ create: { width: 16, height: 16, channels: 3, background } }).png().toFile(path.join(m.imageRoot, name));
+    return name;
+  };
+  fs.appendFileSync(
+    m.annotationFile,
+    Buffer.concat([
+      Buffer.from(`{"image":"${await draw('latin1.png', '#102030')}","caption":"Cr`), Buffer.from([0xe8]), Buffer.from('me br\u00fbl\u00e9e"}\n'), // Latin-1 è
+      line(await draw('at_limit.png', '#203040'), '🍮'.repeat(20_000)), // 20,000 code points (40,000 UTF-16 units): accepted
+      line(await draw('too_long.png', '#304050'), 'é'.repeat(20_001)),
+    ]),
+  );
+  const handle = await startRun(h.client, { ...specFor(m), pipeline: ['ingest'] });
+  const result: RunProgress = await handle.result();
+  expect(result.status).toBe('succeeded');
+  const ingest = result.stages.find((s) => s.name === 'ingest')!;
+  expect(ingest.counts).toEqual({ in: 6, out: 4, filtered: 0, failed: 2 });
+  expect(ingest.reasons).toEqual({ 'invalid UTF-8': 1, 'caption too long': 1 });
+  const failed = await h.db.item.findMany({ where: { dataset: { runId: result.runId }, status: 'FAILED' }, select: { sourceIndex: true, reason: true }, orderBy: { sourceIndex: 'asc' } });
+  // The generated file has 3 lines, so the appended rows are rows 3-5 on lines 4-6.
+  expect(failed).toEqual([
+    { sourceIndex: 3, reason: 'invalid UTF-8: row 3, line 4' },
+    { sourceIndex: 5, reason: 'caption too long: 20001 characters > ingest.maxCaptionChars 20000' },
+  ]);
 });
