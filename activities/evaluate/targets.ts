@@ -63,15 +63,34 @@ async function trainedOnnx(db: Db, runId: string, m: TrainedModel): Promise<stri
   );
 }
 
-function servedTrained(ref: TTrainedRef & { baseUrl: string }, m: TrainedModel): TModelRef {
-  return { backend: 'openai', baseUrl: ref.baseUrl, model: ref.model ?? m.name, apiKeyEnv: ref.apiKeyEnv, concurrency: ref.concurrency ?? 8, maxRetries: ref.maxRetries ?? 5 };
+/**
+ * The name a server gives the one model it serves (`GET /v1/models`), or null when it lists
+ * several, none, or cannot be asked. A server answers 404 to another name (OpenAI, vLLM,
+ * `adamllm serve`), and it names a trained folder by its path or folder name (vLLM without
+ * --served-model-name, adamllm serve without --name), never by the name the run gave it.
+ */
+async function onlyServedModel(baseUrl: string, apiKeyEnv?: string): Promise<string | null> {
+  const key = apiKeyEnv ? process.env[apiKeyEnv] : undefined;
+  try {
+    const r = await fetch(`${baseUrl.replace(/\/+$/, '')}/models`, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) return null;
+    const data = ((await r.json()) as { data?: { id?: unknown }[] }).data;
+    return data?.length === 1 && typeof data[0].id === 'string' ? data[0].id : null;
+  } catch {
+    return null;
+  }
+}
+
+async function servedTrained(ref: TTrainedRef & { baseUrl: string }, m: TrainedModel): Promise<TModelRef> {
+  const model = ref.model ?? (await onlyServedModel(ref.baseUrl, ref.apiKeyEnv)) ?? m.name;
+  return { backend: 'openai', baseUrl: ref.baseUrl, model, apiKeyEnv: ref.apiKeyEnv, concurrency: ref.concurrency ?? 8, maxRetries: ref.maxRetries ?? 5 };
 }
 
 export async function resolveTarget(db: Db, runId: string, t: Target): Promise<ResolvedTarget> {
   if (t.model.backend === 'trained') {
     const m = await trainedModel(db, runId);
     const ref = t.model;
-    const model = ref.baseUrl ? servedTrained({ ...ref, baseUrl: ref.baseUrl }, m) : ({ backend: 'onnx', path: await trainedOnnx(db, runId, m) } as const);
+    const model = ref.baseUrl ? await servedTrained({ ...ref, baseUrl: ref.baseUrl }, m) : ({ backend: 'onnx', path: await trainedOnnx(db, runId, m) } as const);
     return { kind: t.kind, name: t.name ?? m.name, model, trained: { id: m.id, revision: m.revision } };
   }
   const model = t.model;

@@ -37,7 +37,12 @@ export interface GenerateResult {
 export interface GenerateBackend {
   /** what the output cache keys on: a content hash of the model folder, or endpoint + model name */
   readonly identity: string;
-  generate(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]>;
+  /**
+   * `onText`, where a backend supports it (onnx), receives the text of a one-request batch as it
+   * is generated, in pieces that concatenate to a prefix of the final text (`adamllm serve`
+   * streams them); the result is the same with or without it.
+   */
+  generate(batch: GenerateRequest[], d: Decoding, onText?: (delta: string) => void): Promise<GenerateResult[]>;
   dispose(): Promise<void>;
 }
 

@@ -28,18 +28,50 @@ class OnnxBackend implements GenerateBackend {
     private readonly t: Transformers,
   ) {}
 
-  async generate(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]> {
+  async generate(batch: GenerateRequest[], d: Decoding, onText?: (delta: string) => void): Promise<GenerateResult[]> {
     // Vision-language requests run one at a time: batched Qwen2-VL generation in
     // transformers.js 4.3 unmasks padding after the first step (environment.md, pitfall 6).
     if (this.kind === 'vision-language' || batch.some((r) => r.images?.length)) {
       const out: GenerateResult[] = [];
-      for (const r of batch) out.push(...(await this.run([r], d)));
+      for (const r of batch) out.push(...(await this.run([r], d, batch.length === 1 ? onText : undefined)));
       return out;
     }
-    return this.run(batch, d);
+    return this.run(batch, d, batch.length === 1 ? onText : undefined);
   }
 
-  private async run(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]> {
+  /**
+   * A transformers.js streamer for a one-request batch: the first put is the prompt, then one
+   * id per step. The text so far is re-decoded each step (outputs are short) and handed on once
+   * it extends what was sent and does not end inside a multi-byte character (U+FFFD).
+   */
+  private streamer(stop: ReadonlySet<number>, d: Decoding, onText: (delta: string) => void) {
+    const ids: number[] = [];
+    let prompt = true;
+    let stopped = false;
+    let sent = '';
+    return {
+      put: (value: bigint[][]) => {
+        if (prompt) {
+          prompt = false;
+          return;
+        }
+        const id = Number(value[0][0]);
+        if (stopped || stop.has(id) || ids.length >= d.maxNewTokens) {
+          stopped = true;
+          return;
+        }
+        ids.push(id);
+        const text = this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
+        if (text.length > sent.length && text.startsWith(sent) && !text.endsWith('\ufffd')) {
+          onText(text.slice(sent.length));
+          sent = text;
+        }
+      },
+      end: () => undefined,
+    };
+  }
+
+  private async run(batch: GenerateRequest[], d: Decoding, onText?: (delta: string) => void): Promise<GenerateResult[]> {
     const started = performance.now();
     const stop = d.stopTokens?.length ? d.stopTokens.map((t) => this.tokenId(t)) : d.stopTokenIds?.length ? d.stopTokenIds : this.eos;
     let inputs: Record<string, Tensorish>;
@@ -54,9 +86,10 @@ class OnnxBackend implements GenerateBackend {
     }
     const width = inputs.input_ids.dims[1];
     const mask = ids2d(inputs.attention_mask);
-    const output = (await this.model.generate({ ...inputs, max_new_tokens: d.maxNewTokens, do_sample: false, eos_token_id: stop, pad_token_id: this.eos[0] })) as Tensorish;
-    const ms = performance.now() - started;
     const stopSet = new Set(stop);
+    const streamer = onText ? this.streamer(stopSet, d, onText) : undefined;
+    const output = (await this.model.generate({ ...inputs, max_new_tokens: d.maxNewTokens, do_sample: false, eos_token_id: stop, pad_token_id: this.eos[0], streamer })) as Tensorish;
+    const ms = performance.now() - started;
     return ids2d(output).map((row, i) => {
       const { ids, finishReason } = cutAtStop(row.slice(width), stopSet, d.maxNewTokens);
       const text = this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });

@@ -2,9 +2,11 @@
 // worker's model can serve others and the openai backend is tested against a real server.
 // Messages render with the Qwen2-VL chat format; the vLLM request extensions the method needs
 // are honoured: add_generation_prompt, continue_final_message, skip_special_tokens, stop_token_ids.
+// It answers as OpenAI clients expect: `stream: true` gets server-sent chunks ending with
+// `data: [DONE]`, another model name a 404, and every error OpenAI's {"error": {…}} shape.
 import http from 'node:http';
 import { renderQwen2VL, type ChatPart, type ChatTurn } from '../../core/chat/qwen2vl';
-import type { GenerateBackend } from './backend';
+import type { GenerateBackend, GenerateResult } from './backend';
 
 interface OpenAIContentPart {
   type: string;
@@ -12,7 +14,30 @@ interface OpenAIContentPart {
   image_url?: { url: string };
 }
 
-class BadRequest extends Error {}
+/** An error answered with its HTTP status in OpenAI's shape (the SDKs read `error.message`, `type`, `param`, `code`). */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+class BadRequest extends HttpError {
+  constructor(message: string, param: string | null = null) {
+    super(400, message, param);
+  }
+}
+
+function errorBody(e: unknown): { status: number; body: unknown } {
+  const h = e instanceof HttpError ? e : null;
+  const status = h?.status ?? 500;
+  const type = status < 500 ? 'invalid_request_error' : 'server_error';
+  return { status, body: { error: { message: (e as Error).message, type, param: h?.param ?? null, code: h?.code ?? null } } };
+}
 
 function decodeDataUrl(url: string): Uint8Array {
   const m = /^data:image\/[\w.+-]+;base64,(.*)$/s.exec(url);
@@ -51,8 +76,69 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   }
 }
 
+type Body = Record<string, unknown>;
+
+function decodingOf(body: Body) {
+  const max = body.max_completion_tokens ?? body.max_tokens;
+  return {
+    maxNewTokens: typeof max === 'number' ? max : 256,
+    stopTokenIds: Array.isArray(body.stop_token_ids) ? (body.stop_token_ids as number[]) : undefined,
+    stopTokens: Array.isArray(body.stop) ? (body.stop as string[]) : typeof body.stop === 'string' ? [body.stop] : undefined,
+    keepSpecialTokens: body.skip_special_tokens === false,
+  };
+}
+
+function promptOf(body: Body, chat: boolean): { prompt: string; images?: Uint8Array[] } {
+  if (chat) {
+    const { turns, images } = fromOpenAIMessages(body.messages);
+    return { prompt: renderQwen2VL({ messages: turns, addGenerationPrompt: body.add_generation_prompt !== false, continueFinalMessage: body.continue_final_message === true }), images };
+  }
+  if (typeof body.prompt !== 'string') throw new BadRequest('prompt must be a string', 'prompt');
+  return { prompt: body.prompt };
+}
+
+const usageOf = (r: GenerateResult) => ({ prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens });
+
+/**
+ * One request's answer as server-sent events: a first chunk (the assistant role, for chat),
+ * the text as the backend produces it, a last chunk with finish_reason, usage when
+ * stream_options.include_usage asks for it, then `data: [DONE]`. An error after the headers
+ * went out is sent as a last `data: {"error": …}` event, as OpenAI does.
+ */
+async function streamAnswer(res: http.ServerResponse, head: { id: string; created: number; model: string }, chat: boolean, body: Body, run: (onText: (d: string) => void) => Promise<GenerateResult>) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const event = (data: unknown) => {
+    if (!res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+  };
+  const chunk = (delta: string | null, finish: string | null, extra: { role?: string } = {}) =>
+    event({
+      ...head,
+      object: chat ? 'chat.completion.chunk' : 'text_completion',
+      choices: [chat ? { index: 0, delta: { ...extra, ...(delta === null ? {} : { content: delta }) }, logprobs: null, finish_reason: finish } : { index: 0, text: delta ?? '', logprobs: null, finish_reason: finish }],
+    });
+  if (chat) chunk('', null, { role: 'assistant' });
+  let sent = '';
+  try {
+    const r = await run((d) => {
+      sent += d;
+      chunk(d, null);
+    });
+    // The backend's pieces are a prefix of the final text; the rest (held back at a stop, or
+    // all of it where the backend does not stream) goes in one piece.
+    if (r.text.startsWith(sent) && r.text.length > sent.length) chunk(r.text.slice(sent.length), null);
+    chunk(null, r.finishReason);
+    if ((body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) {
+      event({ ...head, object: chat ? 'chat.completion.chunk' : 'text_completion', choices: [], usage: usageOf(r) });
+    }
+  } catch (e) {
+    event(errorBody(e).body);
+  }
+  if (!res.destroyed) res.end('data: [DONE]\n\n');
+}
+
 export function createOpenAIServer(backend: GenerateBackend, modelName: string): http.Server {
   let counter = 0;
+  const modelCard = { id: modelName, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'adamllm' };
   return http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -60,33 +146,40 @@ export function createOpenAIServer(backend: GenerateBackend, modelName: string):
     };
     void (async () => {
       try {
-        if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: modelName, object: 'model', owned_by: 'adamllm' }] });
-        const chat = req.url === '/v1/chat/completions';
-        if (req.method !== 'POST' || !(chat || req.url === '/v1/completions')) return send(404, { error: { message: `no route ${req.method} ${req.url}` } });
-        const body = await readJson(req);
-        if (body.temperature !== undefined && body.temperature !== 0) throw new BadRequest('only greedy decoding (temperature 0) is served');
-        let request: { prompt: string; images?: Uint8Array[] };
-        if (chat) {
-          const { turns, images } = fromOpenAIMessages(body.messages);
-          request = { prompt: renderQwen2VL({ messages: turns, addGenerationPrompt: body.add_generation_prompt !== false, continueFinalMessage: body.continue_final_message === true }), images };
-        } else {
-          if (typeof body.prompt !== 'string') throw new BadRequest('prompt must be a string');
-          request = { prompt: body.prompt };
+        const url = (req.url ?? '').split('?')[0];
+        if (req.method === 'GET' && url === '/v1/models') return send(200, { object: 'list', data: [modelCard] });
+        if (req.method === 'GET' && url.startsWith('/v1/models/')) {
+          const id = decodeURIComponent(url.slice('/v1/models/'.length));
+          if (id !== modelName) throw notFound(id, modelName);
+          return send(200, modelCard);
         }
-        const [r] = await backend.generate([request], {
-          maxNewTokens: typeof body.max_tokens === 'number' ? body.max_tokens : 256,
-          stopTokenIds: Array.isArray(body.stop_token_ids) ? (body.stop_token_ids as number[]) : undefined,
-          stopTokens: Array.isArray(body.stop) ? (body.stop as string[]) : undefined,
-          keepSpecialTokens: body.skip_special_tokens === false,
-        });
-        const usage = { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
-        const id = `${chat ? 'chatcmpl' : 'cmpl'}-${++counter}`;
+        const chat = url === '/v1/chat/completions';
+        if (req.method !== 'POST' || !(chat || url === '/v1/completions')) throw new HttpError(404, `Invalid URL (${req.method} ${req.url})`);
+        const body = await readJson(req);
+        if (body.temperature !== undefined && body.temperature !== null && body.temperature !== 0) throw new BadRequest('only greedy decoding (temperature 0) is served', 'temperature');
+        if (body.n !== undefined && body.n !== null && body.n !== 1) throw new BadRequest('only n = 1 is served', 'n');
+        // As vLLM: the request is validated first (400), then its model: none means the served
+        // one, another is a 404.
+        if (body.model !== undefined && body.model !== modelName) throw notFound(String(body.model), modelName);
+        const request = promptOf(body, chat);
+        const decoding = decodingOf(body);
+        const head = { id: `${chat ? 'chatcmpl' : 'cmpl'}-${++counter}`, created: Math.floor(Date.now() / 1000), model: modelName };
+        if (body.stream === true) {
+          return await streamAnswer(res, head, chat, body, async (onText) => (await backend.generate([request], decoding, onText))[0]);
+        }
+        const [r] = await backend.generate([request], decoding);
         send(200, chat
-          ? { id, object: 'chat.completion', model: modelName, choices: [{ index: 0, message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason }], usage }
-          : { id, object: 'text_completion', model: modelName, choices: [{ index: 0, text: r.text, finish_reason: r.finishReason }], usage });
+          ? { ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason }], usage: usageOf(r) }
+          : { ...head, object: 'text_completion', choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason }], usage: usageOf(r) });
       } catch (e) {
-        send(e instanceof BadRequest ? 400 : 500, { error: { message: (e as Error).message } });
+        const { status, body } = errorBody(e);
+        if (res.headersSent) return void res.end();
+        send(status, body);
       }
     })();
   });
+}
+
+function notFound(id: string, served: string): HttpError {
+  return new HttpError(404, `The model \`${id}\` does not exist: this server serves \`${served}\``, 'model', 'model_not_found');
 }
