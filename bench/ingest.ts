@@ -1,6 +1,7 @@
 // `npm run bench:ingest`: ingest throughput (images/s: decode, check, hash, database write)
 // on generated images, beside a plain Pillow loop on the same files. One run, figures and
 // ratio printed; nothing is asserted. Needs Postgres (BENCH_POSTGRES_URL, default local).
+import '../workers/threads'; // first: sizes libuv's threadpool before anything starts it
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // adamllm: the user-facing command. Thin: each command calls the same code the workers use.
+import '../workers/threads'; // first: sizes libuv's threadpool before anything starts it
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';

@@ -1,5 +1,6 @@
 // Standalone worker process: `node dist/workers/main.js [workflow,cpu,gpu]`.
 // Configuration comes from the environment (workers/config.ts).
+import './threads'; // first: sizes libuv's threadpool before anything starts it
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createDb } from '../activities/db/client';
 import { ArtifactStore } from '../activities/store/artifact-store';
