@@ -13,9 +13,8 @@ What is kept on disk is small: per example its token ids, labels, image grid siz
 paths (about 8 bytes a token: 150k examples x ~1.5k tokens ~ 2 GB, memory-mapped). Pixel
 values are not kept: one 512x512 image is 1,296 patches x 1,176 floats ~ 6 MB, ~0.9 TB for
 150k. The DataLoader's workers decode and preprocess each image when its batch comes (see
-loader.py). The tokenization lives in tokenize.py."""
+loader.py). The tokenization lives in tokenized.py."""
 
-import json
 import math
 from pathlib import Path
 
@@ -169,7 +168,3 @@ class Encoder:
 def settings_for_key(cfg: TrainConfig) -> dict:
     return dict(template=TEMPLATE_VERSION, max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
                 image_max_pixels=cfg.image_max_pixels, dataset_dir=cfg.dataset_dir)
-
-
-def read_json(path: Path):
-    return json.loads(path.read_text())

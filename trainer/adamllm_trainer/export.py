@@ -17,7 +17,7 @@ import torch
 from .config import TrainConfig
 from .data import Encoder, first_rows
 from .events import TrainerError, emit
-from .model import base_dtype, hf_model
+from .model import base_dtype, hf_model, is_fsdp
 from .onnx_export import export_vl, lift_text_config, mark_external
 
 WEIGHTS = (".safetensors", ".bin", ".pt", ".pth")
@@ -158,7 +158,7 @@ def validate(model, cfg: TrainConfig, onnx_dir: Path, rows: list) -> dict:
 def export_model(net, cfg: TrainConfig, d) -> dict | None:
     """Exports on rank 0 (returns the paths there, None elsewhere)."""
     gathered = None
-    if hasattr(net, "reshard"):  # FSDP: every rank takes part in gathering the full weights
+    if is_fsdp(net):  # FSDP: every rank takes part in gathering the full weights
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
         gathered = get_model_state_dict(net, options=StateDictOptions(full_state_dict=True, cpu_offload=True))

@@ -72,6 +72,11 @@ def prepare(model, cfg: TrainConfig, master_weights: bool = True):
     return model
 
 
+def is_fsdp(net) -> bool:
+    """Whether `wrap` sharded the module with FSDP2 (fully_shard adds these methods)."""
+    return hasattr(net, "set_requires_gradient_sync")
+
+
 def hf_model(model):
     """The Qwen2VLForConditionalGeneration inside DDP, FSDP, the loss wrapper and peft."""
     m = model

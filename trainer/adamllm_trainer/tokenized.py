@@ -67,8 +67,7 @@ def _write_shard(folder: str, shard: int, rows: list) -> dict:
         try:
             ex, reason = _encoder.encode(row)
         except ImageUnreadable as e:
-            ex, reason = None, UNREADABLE
-            meta["left_out"].append({"row": i, "reason": reason, "detail": str(e)[:300]})
+            meta["left_out"].append({"row": i, "reason": UNREADABLE, "detail": str(e)[:300]})
             continue
         if ex is None:
             meta["left_out"].append({"row": i, "reason": reason})

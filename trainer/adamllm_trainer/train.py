@@ -23,7 +23,7 @@ from . import dist
 from .config import TrainConfig
 from .events import TrainerError, emit, set_rank
 from .loader import Collator, Plan, StepSampler, TokenizedSet, make_loader
-from .model import hf_model, load_model, wrap
+from .model import hf_model, is_fsdp, load_model, wrap
 from .tokenized import tokenized_folder
 
 CKPT_PREFIX = "step-"
@@ -66,7 +66,7 @@ def checkpoints(out: Path) -> list:
 
 def _training_state(cfg: TrainConfig, net, opt):
     """(trainable weights by name, optimizer state), complete on rank 0 (None elsewhere)."""
-    if cfg.strategy == "fsdp" and isinstance(net, torch.nn.Module) and hasattr(net, "reshard"):
+    if is_fsdp(net):
         from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
 
         msd, osd = get_state_dict(net, opt, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
@@ -111,7 +111,7 @@ def load_checkpoint(cfg: TrainConfig, d: dist.Dist, path: Path, net, opt, sched,
         raise TrainerError("config", f"checkpoint {path} was made by {made} process(es) and this run has {d.world}: the global batch "
                                      f"(per-device x accumulation x processes) would change; resume with {made} or start in another output_dir")
     state = torch.load(path / "state.pt", weights_only=False, map_location="cpu")
-    if cfg.strategy == "fsdp" and hasattr(net, "reshard"):
+    if is_fsdp(net):
         from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
 
         set_state_dict(net, opt, model_state_dict=state["trainable"], optim_state_dict=state["optimizer"],
@@ -172,7 +172,7 @@ def peak_memory(device: torch.device) -> int:
 
 def _no_sync(net, last: bool):
     """Gradients are all-reduced once per step, on the last micro-batch."""
-    if hasattr(net, "set_requires_gradient_sync"):  # FSDP2
+    if is_fsdp(net):
         net.set_requires_gradient_sync(last)
         return contextlib.nullcontext()
     if isinstance(net, torch.nn.parallel.DistributedDataParallel) and not last:
@@ -218,7 +218,7 @@ def train(cfg: TrainConfig, resume_from: str | None = None):
     flag = StopFlag()
     net.train()
     batches = iter(make_loader(cfg, dataset, StepSampler(plan, d.rank, step, total), Collator(tok.pad_token_id, hf_model(net).config.image_token_id), device.type == "cuda"))
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and not hasattr(net, "set_requires_gradient_sync"))
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and not is_fsdp(net))  # FSDP casts itself
     stop = False
     while step < total and not stop:
         started = time.perf_counter()
