@@ -28,6 +28,17 @@ const program = new Command('adamllm')
 const stateDir = () => path.resolve(program.opts().stateDir as string);
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
+/** The served folder's context length (its config's max_position_embeddings), when it says. */
+function contextLength(dir: string): number | undefined {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown; text_config?: { max_position_embeddings?: unknown } };
+    const n = c.max_position_embeddings ?? c.text_config?.max_position_embeddings;
+    return typeof n === 'number' ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 program
   .command('demo')
   .description('run the whole pipeline on a generated sample dataset with the embedded stack')
@@ -42,7 +53,7 @@ program
   .command('dev')
   .description('start Temporal (unless TEMPORAL_ADDRESS), the database (unless DATABASE_URL), migrations and all workers; Ctrl-C stops')
   .option('--ui', 'serve the Temporal Web UI')
-  .option('--queues <list>', 'worker queues to run here: workflow,cpu,gpu', 'workflow,cpu,gpu')
+  .option('--queues <list>', 'worker queues to run here: workflow,cpu,gpu,remote', 'workflow,cpu,gpu,remote')
   .action(async (o) => {
     const stack = await startStack({ stateDir: stateDir(), ui: o.ui, queues: parseQueues(o.queues), log: say });
     say(`ready. TEMPORAL_ADDRESS=${stack.temporalAddress} DATABASE_URL=${stack.databaseUrl}`);
@@ -59,7 +70,7 @@ program
 program
   .command('worker')
   .description('run workers against TEMPORAL_ADDRESS and DATABASE_URL (for more machines)')
-  .option('--queues <list>', 'workflow,cpu,gpu', 'workflow,cpu,gpu')
+  .option('--queues <list>', 'workflow,cpu,gpu,remote', 'workflow,cpu,gpu,remote')
   .action(async (o) => startWorkerProcess(o.queues));
 
 program
@@ -101,8 +112,9 @@ program
   .option('--name <name>', 'model name clients send', undefined)
   .action(async (o) => {
     const backend = await onnxBackend(o.model);
-    const name = o.name ?? path.basename(path.resolve(o.model));
-    const server = createOpenAIServer(backend, name);
+    const root = path.resolve(o.model);
+    const name = o.name ?? path.basename(root);
+    const server = createOpenAIServer(backend, name, { root, maxModelLen: contextLength(root) });
     server.listen(o.port, o.host, () => say(`serving ${name} (${backend.identity}) at http://${o.host}:${o.port}/v1`));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

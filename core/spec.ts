@@ -67,8 +67,17 @@ export const ZModelRef = z.discriminatedUnion('backend', [
       baseUrl: z.string().regex(/^https?:\/\//, 'an http(s) URL such as http://127.0.0.1:8000/v1'),
       model: z.string().min(1).describe('the model name the server expects'),
       apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('environment variable holding the API key (never the key itself)'),
-      concurrency: z.number().int().min(1).max(1024).default(8),
-      maxRetries: z.number().int().min(0).max(20).default(5),
+      concurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(4096)
+        .default(64)
+        .describe('requests in flight to this endpoint from each worker process (one limiter per endpoint per process; processes add up): size it to the server\'s batch (vLLM --max-num-seqs) divided by the worker processes'),
+      maxRetries: z.number().int().min(0).max(20).default(5).describe('retries of a request answered 429 or 5xx, timed out or cut off; a 4xx fails that item only'),
+      timeoutSeconds: z.number().positive().max(86_400).default(600).describe('a request unanswered this long is retried (counting the time it waits in the server\'s queue)'),
+      revision: z.string().min(1).max(200).optional().describe('the served weights\' revision (a checkpoint hash or tag): part of the model\'s identity, so outputs of other weights served under the same name are not reused'),
+      localMedia: z.boolean().default(false).describe('send images as file:// URLs the server reads itself (vLLM --allowed-local-media-path covering the dataset and artifact folders, on a shared filesystem) instead of inline data URLs'),
     })
     .strict(),
 ]);
@@ -223,8 +232,10 @@ export const ZTrainedRef = z
     baseUrl: ZOpenAIRef.shape.baseUrl.optional().describe('a server (vLLM) serving this run\'s HF export (…/train/<key>/hf); without it the onnx backend runs the ONNX export'),
     model: z.string().min(1).optional().describe('the name the server serves it under; defaults to the trained model\'s name'),
     apiKeyEnv: ZOpenAIRef.shape.apiKeyEnv,
-    concurrency: z.number().int().min(1).max(1024).optional().describe('requests in flight (default 8)'),
-    maxRetries: z.number().int().min(0).max(20).optional().describe('retries of a failed request (default 5)'),
+    concurrency: ZOpenAIRef.shape.concurrency,
+    maxRetries: ZOpenAIRef.shape.maxRetries,
+    timeoutSeconds: ZOpenAIRef.shape.timeoutSeconds,
+    localMedia: ZOpenAIRef.shape.localMedia,
   })
   .strict();
 export type TTrainedRef = z.infer<typeof ZTrainedRef>;
@@ -253,8 +264,13 @@ export const ZEvaluateSettings = z
     minPixels: z.number().int().positive().default(EVAL_MIN_PIXELS).describe('Qwen2-VL smart_resize lower bound'),
     maxPixels: z.number().int().positive().default(EVAL_MAX_PIXELS).describe('Qwen2-VL smart_resize upper bound'),
     maxNewTokens: z.number().int().min(1).max(8192).optional().describe('overrides every task\'s budget (smoke runs); by default each task\'s own (1024 or 256)'),
-    batchSize: z.number().int().min(1).max(256).default(4).describe('rows per generate call'),
+    batchSize: z.number().int().min(1).max(256).default(4).describe('rows per generate call (in-process models; an endpoint gets every row of a shard at once, bounded by its concurrency)'),
     cache: z.boolean().default(true).describe('reuse greedy outputs from the durable cache'),
+    imageFormat: z
+      .enum(['png', 'jpeg', 'webp'])
+      .default('png')
+      .describe('how prepared benchmark images are encoded: png is lossless (the model sees exactly the prepared pixels); jpeg/webp at imageQuality make requests ~10x smaller and are part of the setup (predictions are not shared with png)'),
+    imageQuality: z.number().int().min(1).max(100).default(95).describe('JPEG/WebP quality'),
     f1Convention: z.enum(['sklearn>=1.3', 'sklearn-1.2']).default('sklearn>=1.3').describe('FoodSeg103 zero-division convention'),
   })
   .strict()

@@ -2,7 +2,7 @@
 // definition here and an implementation in activities/registry.ts; the runner stays as it is.
 import type { StageName } from './spec';
 
-export type Queue = 'cpu' | 'gpu';
+export type Queue = 'cpu' | 'gpu' | 'remote';
 
 export interface StageDefinition {
   name: StageName;
@@ -27,15 +27,26 @@ export const stageDefinitions: Record<StageName, StageDefinition> = {
   report: { name: 'report', queue: 'cpu', sharded: false, planTimeoutMinutes: 10, finalizeTimeoutMinutes: 30 },
 };
 
-/** Model-driven settings move a stage's activities to the GPU queue. */
+/**
+ * Where a stage's activities run. A stage that runs a model in-process moves to the GPU queue; one
+ * whose every model is an endpoint (openai, or the trained model behind a server) runs on the
+ * remote queue, whose workers only wait on HTTP: it never holds a GPU slot, and one worker process
+ * keeps hundreds of requests in flight.
+ */
 export function queueFor(stage: StageName, settings: unknown): Queue {
-  const s = (settings ?? {}) as { judge?: string; synthesizer?: string };
-  if ((stage === 'filter' && s.judge === 'model') || (stage === 'synthesize' && s.synthesizer === 'model')) return 'gpu';
+  const s = (settings ?? {}) as { judge?: string; synthesizer?: string; model?: ModelLike; models?: { model?: ModelLike }[] };
+  const modelStage = (stage === 'filter' && s.judge === 'model') || (stage === 'synthesize' && s.synthesizer === 'model');
+  if (modelStage) return isRemote(s.model) ? 'remote' : 'gpu';
+  if (stage === 'evaluate' && s.models?.length && s.models.every((m) => isRemote(m.model))) return 'remote';
   return stageDefinitions[stage].queue;
 }
+
+type ModelLike = { backend?: string; baseUrl?: string };
+const isRemote = (m: ModelLike | undefined) => m?.backend === 'openai' || (m?.backend === 'trained' && typeof m.baseUrl === 'string');
 
 export const TASK_QUEUES = {
   workflow: 'adamllm',
   cpu: 'adamllm-cpu',
   gpu: 'adamllm-gpu',
+  remote: 'adamllm-remote',
 } as const;

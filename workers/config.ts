@@ -24,6 +24,9 @@ export const ZWorkerEnv = z.object({
   ADAMLLM_ARTIFACT_DIR: z.string().min(1).default('.adamllm/artifacts'),
   ADAMLLM_CPU_CONCURRENCY: positiveInt('ADAMLLM_CPU_CONCURRENCY', 8),
   ADAMLLM_GPU_SLOTS: positiveInt('ADAMLLM_GPU_SLOTS', 1),
+  // remote-queue shards per process: they hold sockets and a few result rows, not compute; enough
+  // that shardSize x shards in flight stays above the endpoints' concurrency (README, Scaling out)
+  ADAMLLM_REMOTE_CONCURRENCY: positiveInt('ADAMLLM_REMOTE_CONCURRENCY', 32),
   ADAMLLM_WORKFLOW_CONCURRENCY: positiveInt('ADAMLLM_WORKFLOW_CONCURRENCY', 40),
   ADAMLLM_WORKFLOW_BUNDLE: z.string().min(1).optional().describe('prebuilt workflow bundle (skips bundling at start)'),
   ADAMLLM_GPUS: gpuList('ADAMLLM_GPUS').describe('the GPUs this worker process owns (device ids or UUIDs, as nvidia-smi lists them; none for none); default: CUDA_VISIBLE_DEVICES, else the GPUs nvidia-smi lists'),

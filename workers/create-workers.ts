@@ -1,13 +1,15 @@
 // Process wiring: one Temporal worker per task queue. `adamllm` runs workflows,
-// `adamllm-cpu` the CPU activities, `adamllm-gpu` the model compute (concurrency = GPU slots).
+// `adamllm-cpu` the CPU activities, `adamllm-gpu` the model compute (concurrency = GPU slots),
+// `adamllm-remote` the model stages whose models are endpoints (their shards only wait on HTTP:
+// concurrency = shards in flight; requests in flight are bounded per endpoint, not per shard).
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { ActivityDeps } from '../activities/deps';
 import { TASK_QUEUES } from '../core/stages';
 
-export type QueueName = 'workflow' | 'cpu' | 'gpu';
-export const ALL_QUEUES: QueueName[] = ['workflow', 'cpu', 'gpu'];
+export type QueueName = 'workflow' | 'cpu' | 'gpu' | 'remote';
+export const ALL_QUEUES: QueueName[] = ['workflow', 'cpu', 'gpu', 'remote'];
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -16,6 +18,8 @@ export interface WorkerOptions {
   queues: QueueName[];
   cpuConcurrency: number;
   gpuSlots: number;
+  /** remote-queue shards in flight (default 32) */
+  remoteConcurrency?: number;
   workflowConcurrency: number;
   /** a prebuilt bundle (tests bundle once); otherwise the workflows folder is bundled at start */
   workflowBundle?: WorkflowBundleOption;
@@ -42,7 +46,7 @@ export async function createWorkers(o: WorkerOptions): Promise<Worker[]> {
           namespace: o.namespace,
           taskQueue: TASK_QUEUES[q],
           activities,
-          maxConcurrentActivityTaskExecutions: q === 'gpu' ? o.gpuSlots : o.cpuConcurrency,
+          maxConcurrentActivityTaskExecutions: q === 'gpu' ? o.gpuSlots : q === 'remote' ? (o.remoteConcurrency ?? 32) : o.cpuConcurrency,
         }),
       );
     }

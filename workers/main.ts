@@ -22,6 +22,7 @@ export async function startWorkerProcess(queueArg?: string): Promise<void> {
     queues,
     cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
     gpuSlots: env.ADAMLLM_GPU_SLOTS,
+    remoteConcurrency: env.ADAMLLM_REMOTE_CONCURRENCY,
     workflowConcurrency: env.ADAMLLM_WORKFLOW_CONCURRENCY,
     workflowBundle: env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
   });

@@ -15,7 +15,8 @@ import { canonicalJson } from '../bookkeeping/canonical-json';
 import type { PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import { backendFor } from '../models/backend-for';
-import { cachedGenerate } from '../models/cached-generate';
+import { streamGenerate, type CachedResult, type Outcome } from '../models/generate-stream';
+import { preparedImage } from '../models/images';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
 import { sha256File } from '../store/artifact-store';
@@ -34,6 +35,8 @@ function setupOf(s: TEvaluateSettings, task: keyof typeof TASKS, fileSha: string
     ...(s.promptFamily === 'qwen2vl' ? { minPixels: s.minPixels, maxPixels: s.maxPixels } : {}),
     maxNewTokens: s.maxNewTokens ?? TASKS[task].maxNewTokens,
     ...(task === 'FoodSeg103' ? { f1Convention: s.f1Convention } : {}),
+    // png (the default) is lossless and leaves the setup, and so earlier predictions, unchanged
+    ...(s.imageFormat !== 'png' ? { imageFormat: s.imageFormat, imageQuality: s.imageQuality } : {}),
     fileSha256: fileSha,
   };
 }
@@ -63,7 +66,9 @@ async function planEvaluations(ctx: Ctx) {
     try {
       modelId = await modelRowFor(ctx.db, target, s.promptFamily);
     } catch (e) {
-      throw failure(ErrorTypes.InvalidInput, `stages.evaluate.models: cannot read model ${target.model.backend === 'onnx' ? target.model.path : target.model.model}: ${(e as Error).message}`);
+      // an unreachable endpoint is retried; a folder that cannot be read waits for the operator
+      if (target.model.backend !== 'onnx') throw e;
+      throw failure(ErrorTypes.InvalidInput, `stages.evaluate.models: cannot read model ${target.model.path}: ${(e as Error).message}`);
     }
     for (const b of s.benchmarks) {
       const file = path.resolve(b.path);
@@ -164,47 +169,62 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     const todo = rows.filter((r) => !done.has(r.row.index));
     if (todo.length === 0) return { processed: 0 };
     const backend = await backendFor(target.model, { revision: target.trained?.revision });
-
-    let processed = 0;
-    for (let i = 0; i < todo.length; i += s.batchSize) {
-      if (ctx.cancelled.aborted) throw new Error('cancelled');
-      const batch = todo.slice(i, i + s.batchSize);
-      for (const r of batch) {
-        if (r.error || !r.image) continue;
-        try {
-          r.image = await prepareEvalImage(r.image, image);
-        } catch (err) {
-          r.error = `image unusable: ${(err as Error).message}`;
-        }
+    if (target.model.backend === 'openai' && !target.trained) {
+      // Predictions belong to the Model row plan made from what the server reported then.
+      const planned = await ctx.db.model.findUniqueOrThrow({ where: { id: e.modelId }, select: { revision: true } });
+      if (planned.revision !== backend.identity) {
+        throw failure(ErrorTypes.InvalidInput, `evaluate: the model served at ${target.model.baseUrl} changed since this stage planned (planned ${planned.revision}, now ${backend.identity}); retry the stage to evaluate the model served now`);
       }
-      const ready = batch.filter((r) => !r.error);
-      const outs = await cachedGenerate(ctx.db, backend, ready[0]?.prompt.version ?? '', ready.map((r) => ({ prompt: r.prompt.prompt, chat: r.prompt.chat, images: [r.image!] })), { maxNewTokens }, s.cache);
-      const byRow = new Map(ready.map((r, j) => [r.row.index, outs[j]]));
-      await ctx.db.$transaction(
-        batch.map((r) => {
-          const out = byRow.get(r.row.index);
-          const evalRow: EvalRow = { ...r.row.fields, ...(out ? { pred: out.text } : {}) };
-          const score = task.scoreRow(evalRow, r.row.index, { f1Convention: s.f1Convention });
-          const data = {
-            setupHash: e.setupHash,
-            runId: ctx.runId,
-            output: out?.text ?? null,
-            score: score.score,
-            details: {
-              ...scoreDetails(score),
-              raw: score.raw ?? null,
-              ...(r.error ? { error: r.error } : {}),
-              ...(out ? { finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached } : {}),
-            } as PrismaTypes.InputJsonValue,
-          };
-          const key = { modelId: e.modelId, task: e.task, rowIndex: r.row.index, promptHash: r.promptHash };
-          return ctx.db.prediction.upsert({ where: { modelId_task_rowIndex_promptHash: key }, create: { ...key, ...data }, update: data });
-        }),
-      );
-      processed += batch.length;
-      ctx.heartbeat({ shard, processed });
     }
-    return { processed };
+
+    const toPrediction = (r: (typeof rows)[number], out: CachedResult | undefined, error: string | undefined) => {
+      const evalRow: EvalRow = { ...r.row.fields, ...(out ? { pred: out.text } : {}) };
+      const score = task.scoreRow(evalRow, r.row.index, { f1Convention: s.f1Convention });
+      const data = {
+        setupHash: e.setupHash,
+        runId: ctx.runId,
+        output: out?.text ?? null,
+        score: score.score,
+        details: {
+          ...scoreDetails(score),
+          raw: score.raw ?? null,
+          ...(error ? { error } : {}),
+          ...(out ? { finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached } : {}),
+        } as PrismaTypes.InputJsonValue,
+      };
+      const key = { modelId: e.modelId, task: e.task, rowIndex: r.row.index, promptHash: r.promptHash };
+      return ctx.db.prediction.upsert({ where: { modelId_task_rowIndex_promptHash: key }, create: { ...key, ...data }, update: data });
+    };
+    const write = async (outcomes: Outcome<(typeof rows)[number]>[]) => {
+      await ctx.db.$transaction(outcomes.map((x) => toPrediction(x.item, x.result, x.error)));
+    };
+
+    // Rows without an image are decided at once; the rest stream, each image prepared when its
+    // request goes out (in parallel with the others in flight) and encoded as the spec says.
+    const unreadable = todo.filter((r) => r.error || !r.image);
+    if (unreadable.length) await write(unreadable.map((r) => ({ item: r, error: r.error ?? 'image unreadable: row has no image' })));
+    const how = { ...image, format: s.imageFormat, quality: s.imageQuality };
+    const ext = s.imageFormat === 'jpeg' ? 'jpg' : s.imageFormat;
+    const mediaDir = path.join(ctx.store.root, 'media');
+    await streamGenerate({
+      db: ctx.db,
+      backend,
+      promptFormat: todo[0].prompt.version,
+      decoding: { maxNewTokens },
+      useCache: s.cache,
+      batchSize: s.batchSize,
+      jobs: todo
+        .filter((r) => !r.error && r.image)
+        .map((r) => {
+          const raw = r.image!;
+          return { item: r, request: { prompt: r.prompt.prompt, chat: r.prompt.chat, images: [preparedImage(async () => raw, sha256(raw), how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext }), mediaDir)] } };
+        }),
+      write,
+      heartbeat: (d) => ctx.heartbeat({ shard, ...d }),
+      heartbeatEveryMs: ctx.heartbeatEveryMs,
+      signal: ctx.cancelled,
+    });
+    return { processed: todo.length };
   },
 
   async finalize(ctx) {

@@ -10,6 +10,8 @@ import { ErrorTypes } from '../../core/errors';
 import type { TEvaluateSettings, TModelRef, TTrainedRef } from '../../core/spec';
 import type { Db, PrismaTypes } from '../db/client';
 import { failure } from '../errors';
+import { backendFor } from '../models/backend-for';
+import { trimUrl } from '../models/openai-backend';
 import { folderHash } from '../store/folder-hash';
 import { upsertModel } from './record-scores';
 
@@ -83,7 +85,7 @@ async function onlyServedModel(baseUrl: string, apiKeyEnv?: string): Promise<str
 
 async function servedTrained(ref: TTrainedRef & { baseUrl: string }, m: TrainedModel): Promise<TModelRef> {
   const model = ref.model ?? (await onlyServedModel(ref.baseUrl, ref.apiKeyEnv)) ?? m.name;
-  return { backend: 'openai', baseUrl: ref.baseUrl, model, apiKeyEnv: ref.apiKeyEnv, concurrency: ref.concurrency ?? 8, maxRetries: ref.maxRetries ?? 5 };
+  return { backend: 'openai', baseUrl: ref.baseUrl, model, apiKeyEnv: ref.apiKeyEnv, concurrency: ref.concurrency, maxRetries: ref.maxRetries, timeoutSeconds: ref.timeoutSeconds, localMedia: ref.localMedia };
 }
 
 export async function resolveTarget(db: Db, runId: string, t: Target): Promise<ResolvedTarget> {
@@ -104,6 +106,8 @@ export async function modelRowFor(db: Db, t: ResolvedTarget, family: string): Pr
     const dir = path.resolve(t.model.path);
     return upsertModel(db, { name: t.name, kind, family, format: 'onnx', uri: dir, revision: `onnx:${await folderHash(dir)}` });
   }
-  const uri = t.model.baseUrl.replace(/\/+$/, '');
-  return upsertModel(db, { name: t.name, kind, family, format: 'openai', uri, revision: `openai:${uri}#${t.model.model}` });
+  // The revision is what the server reports about the weights (plus the spec's revision): another
+  // model served under the same name is another Model row, and its predictions start afresh.
+  const backend = await backendFor(t.model);
+  return upsertModel(db, { name: t.name, kind, family, format: 'openai', uri: trimUrl(t.model.baseUrl), revision: backend.identity });
 }

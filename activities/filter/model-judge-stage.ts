@@ -1,11 +1,12 @@
 // Filter with the consistency judge (method.md §6): a base text LM continues our few-shot
 // prompt after "Consistent:" with at most 2 greedy tokens; only exactly "yes" keeps the task.
-// Outputs come through the durable cache, so a re-run or a second run costs no model time.
+// Outputs come through the durable cache, so a re-run or a second run costs no model time;
+// verdicts are written as answers arrive (models/generate-stream.ts).
 import { JUDGE_PROMPT_VERSION, judgePrompt, parseJudgeLabel } from '../../core/judge/prompt';
 import { ErrorTypes } from '../../core/errors';
 import { failure } from '../errors';
-import { cachedGenerate } from '../models/cached-generate';
 import { backendFor } from '../models/backend-for';
+import { streamGenerate } from '../models/generate-stream';
 import { shardRange, type StageImplementation } from '../stage/context';
 import { judgeLedger } from '../stage/counts';
 import { rulesFilterStage } from './rules-stage';
@@ -28,27 +29,31 @@ export const modelJudgeStage: StageImplementation<'filter'> = {
       select: { id: true, question: true, informative: true, precise: true },
       orderBy: { synId: 'asc' },
     });
-    let done = 0;
-    for (let i = 0; i < tasks.length; i += ctx.settings.batchSize) {
-      if (ctx.cancelled.aborted) throw new Error('cancelled');
-      const batch = tasks.slice(i, i + ctx.settings.batchSize);
-      const prompts = batch.map((t) => ({ prompt: judgePrompt(t.question ?? '', t.informative ?? '', t.precise ?? '') }));
-      const results = await cachedGenerate(ctx.db, backend, JUDGE_PROMPT_VERSION, prompts, DECODING, ctx.settings.cache);
-      await ctx.db.$transaction(
-        batch.map((t, j) => {
-          const r = results[j];
-          const { label, keep } = parseJudgeLabel(r.text);
-          const cost = { promptTokens: r.promptTokens, completionTokens: r.completionTokens, modelMs: r.cached ? 0 : r.ms, cached: r.cached };
-          return ctx.db.verdict.upsert({
-            where: { taskId: t.id },
-            create: { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label, raw: r.text, kept: keep, reason: keep ? null : `judge said ${label.toLowerCase()}`, ...cost },
-            update: {},
-          });
-        }),
-      );
-      done += batch.length;
-      ctx.heartbeat({ shard, done });
-    }
+    await streamGenerate({
+      db: ctx.db,
+      backend,
+      promptFormat: JUDGE_PROMPT_VERSION,
+      decoding: DECODING,
+      useCache: ctx.settings.cache,
+      batchSize: ctx.settings.batchSize,
+      jobs: tasks.map((t) => ({ item: t, request: { prompt: judgePrompt(t.question ?? '', t.informative ?? '', t.precise ?? '') } })),
+      // A verdict per task, written as answers arrive. A task the judge's server refused (context
+      // overflow) is not kept, and is counted as failed, not as filtered by the judge.
+      write: async (outcomes) => {
+        await ctx.db.verdict.createMany({
+          data: outcomes.map(({ item: t, result: r, error }) => {
+            if (!r) return { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label: 'OTHER' as const, kept: false, failed: true, reason: error };
+            const { label, keep } = parseJudgeLabel(r.text);
+            const cost = { promptTokens: r.promptTokens, completionTokens: r.completionTokens, modelMs: r.cached ? 0 : r.ms, cached: r.cached };
+            return { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label, raw: r.text, kept: keep, reason: keep ? null : `judge said ${label.toLowerCase()}`, ...cost };
+          }),
+          skipDuplicates: true,
+        });
+      },
+      heartbeat: (d) => ctx.heartbeat({ shard, ...d }),
+      heartbeatEveryMs: ctx.heartbeatEveryMs,
+      signal: ctx.cancelled,
+    });
     return { processed: tasks.length };
   },
 };

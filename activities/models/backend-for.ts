@@ -1,14 +1,25 @@
-// The backend a stage's `model` setting names. In-process models load once per worker.
+// The backend a stage's `model` setting names. In-process models load once per worker; an
+// endpoint is asked what it serves each time (a cheap GET), so a model swapped behind the same
+// URL and name gets another identity and none of the old model's outputs are reused.
 import type { TModelRef } from '../../core/spec';
 import type { GenerateBackend } from './backend';
 import { onnxBackend } from './onnx-backend';
 import { OpenAIBackend } from './openai-backend';
 
 /**
- * `revision`: the weights an endpoint serves, when we know them (this run's trained model behind
- * vLLM), so its cached outputs are keyed by those weights, not only by URL and served name.
+ * `revision`: the weights an endpoint serves, when the run knows them (this run's trained model
+ * behind vLLM); otherwise the spec's own `revision`, if it gives one.
  */
 export function backendFor(ref: TModelRef, o: { revision?: string } = {}): Promise<GenerateBackend> {
   if (ref.backend === 'onnx') return onnxBackend(ref.path);
-  return Promise.resolve(new OpenAIBackend({ baseUrl: ref.baseUrl, model: ref.model, apiKeyEnv: ref.apiKeyEnv, concurrency: ref.concurrency, maxRetries: ref.maxRetries, revision: o.revision }));
+  return OpenAIBackend.connect({
+    baseUrl: ref.baseUrl,
+    model: ref.model,
+    apiKeyEnv: ref.apiKeyEnv,
+    concurrency: ref.concurrency,
+    maxRetries: ref.maxRetries,
+    timeoutMs: ref.timeoutSeconds * 1000,
+    localMedia: ref.localMedia,
+    revision: o.revision ?? ref.revision,
+  });
 }

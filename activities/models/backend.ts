@@ -16,12 +16,75 @@ export interface Decoding {
   ignoreEos?: boolean;
 }
 
+/**
+ * An image read only when its request is sent, so a shard of thousands of queued requests holds
+ * no pixels: memory is bounded by the requests in flight, not the requests queued.
+ */
+export interface ImageRef {
+  /** identifies the bytes `load` gives (the cache key uses it without loading them) */
+  sha256: string;
+  load(): Promise<Uint8Array>;
+  /** a local file holding exactly those bytes, for servers that read local media (file:// URLs) */
+  file?(): Promise<string>;
+}
+
+export type ImageInput = Uint8Array | ImageRef;
+
+export const imageBytes = (i: ImageInput): Promise<Uint8Array> => (i instanceof Uint8Array ? Promise.resolve(i) : i.load());
+
 export interface GenerateRequest {
   prompt: string;
   /** the same prompt as chat messages, for chat APIs (openai backend); renders to `prompt` */
   chat?: ChatPrompt;
-  /** encoded images (PNG/JPEG bytes), one per image slot in the prompt */
-  images?: Uint8Array[];
+  /** encoded images (PNG/JPEG/WebP bytes, or loaded on demand), one per image slot in the prompt */
+  images?: ImageInput[];
+}
+
+/**
+ * The server refused this one request (an HTTP 4xx other than 429): its input is at fault, not
+ * the server, so asking again cannot help. The item fails with this reason; its shard goes on.
+ */
+export class RequestRejected extends Error {
+  constructor(
+    /** "context overflow" or "rejected": the first word of the item's failure reason */
+    readonly kind: 'context overflow' | 'rejected',
+    readonly status: number,
+    readonly serverMessage: string,
+  ) {
+    super(`${kind}: HTTP ${status}: ${serverMessage}`);
+    this.name = 'RequestRejected';
+  }
+
+  /** The item's failure reason, e.g. "context overflow: HTTP 400: This model's maximum context length is 4096 tokens…". */
+  get reason(): string {
+    return this.message;
+  }
+}
+
+/** An image that cannot be sent (unreadable file, undecodable bytes): its item fails with `reason`; the shard goes on. */
+export class ImageUnusable extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'ImageUnusable';
+  }
+}
+
+/** A per-item fault: the item is decided as failed with this reason instead of failing its shard. */
+export function itemFault(e: unknown): string | null {
+  return e instanceof RequestRejected || e instanceof ImageUnusable ? e.reason : null;
+}
+
+export interface GenerateOptions {
+  /**
+   * Receives the text of a one-request batch as it is generated, where a backend supports it
+   * (onnx), in pieces that concatenate to a prefix of the final text (`adamllm serve` streams
+   * them); the result is the same with or without it.
+   */
+  onText?: (delta: string) => void;
+  /** abandons requests not answered yet (activity cancellation) */
+  signal?: AbortSignal;
+  /** abandons only requests still waiting for a slot (a shard giving up lets what is in flight finish) */
+  queueSignal?: AbortSignal;
 }
 
 export interface GenerateResult {
@@ -35,14 +98,19 @@ export interface GenerateResult {
 }
 
 export interface GenerateBackend {
-  /** what the output cache keys on: a content hash of the model folder, or endpoint + model name */
+  /**
+   * What the output cache and stored predictions key on: a content hash of the model folder, or
+   * for an endpoint its URL, model name and what the server reports about the weights it serves.
+   */
   readonly identity: string;
   /**
-   * `onText`, where a backend supports it (onnx), receives the text of a one-request batch as it
-   * is generated, in pieces that concatenate to a prefix of the final text (`adamllm serve`
-   * streams them); the result is the same with or without it.
+   * How callers should feed it. `batch`: in-process compute; send `batchSize` requests per call,
+   * one call at a time. `concurrent`: a remote server that batches on its own; send every request
+   * as its own call, all at once: the backend's limiter bounds what is in flight.
    */
-  generate(batch: GenerateRequest[], d: Decoding, onText?: (delta: string) => void): Promise<GenerateResult[]>;
+  readonly mode: 'batch' | 'concurrent';
+  /** A request the server refuses rejects with RequestRejected; anything else that rejects is the backend's fault. */
+  generate(batch: GenerateRequest[], d: Decoding, o?: GenerateOptions): Promise<GenerateResult[]>;
   dispose(): Promise<void>;
 }
 

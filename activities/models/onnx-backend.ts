@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { folderHash } from '../store/folder-hash';
-import { cutAtStop, type Decoding, type GenerateBackend, type GenerateRequest, type GenerateResult } from './backend';
+import { cutAtStop, imageBytes, type Decoding, type GenerateBackend, type GenerateOptions, type GenerateRequest, type GenerateResult } from './backend';
 
 type Transformers = typeof import('@huggingface/transformers');
 // Loaded on first use: only workers that run models pay for onnxruntime.
@@ -19,6 +19,8 @@ interface Tensorish {
 const ids2d = (t: Tensorish): number[][] => (t.tolist() as unknown[][]).map((row) => row.map(Number));
 
 class OnnxBackend implements GenerateBackend {
+  readonly mode = 'batch';
+
   constructor(
     readonly identity: string,
     private readonly kind: 'vision-language' | 'text',
@@ -28,7 +30,8 @@ class OnnxBackend implements GenerateBackend {
     private readonly t: Transformers,
   ) {}
 
-  async generate(batch: GenerateRequest[], d: Decoding, onText?: (delta: string) => void): Promise<GenerateResult[]> {
+  async generate(batch: GenerateRequest[], d: Decoding, o: GenerateOptions = {}): Promise<GenerateResult[]> {
+    const onText = o.onText;
     // Vision-language requests run one at a time: batched Qwen2-VL generation in
     // transformers.js 4.3 unmasks padding after the first step (environment.md, pitfall 6).
     if (this.kind === 'vision-language' || batch.some((r) => r.images?.length)) {
@@ -77,7 +80,7 @@ class OnnxBackend implements GenerateBackend {
     let inputs: Record<string, Tensorish>;
     if (this.kind === 'vision-language') {
       const r = batch[0];
-      const images = await Promise.all((r.images ?? []).map((b) => this.t.RawImage.fromBlob(new Blob([Buffer.from(b)]))));
+      const images = await Promise.all((r.images ?? []).map(async (i) => this.t.RawImage.fromBlob(new Blob([Buffer.from(await imageBytes(i))]))));
       inputs = await this.processor(r.prompt, images.length === 1 ? images[0] : images.length ? images : undefined);
     } else {
       const tok = this.processor.tokenizer;

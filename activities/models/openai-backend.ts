@@ -1,24 +1,46 @@
-// The openai backend: any OpenAI-compatible chat-completions endpoint with image inputs (vLLM,
-// SGLang, llama.cpp server, Ollama, `adamllm serve`). Images travel as data URLs; requests run
-// with bounded concurrency and retry with backoff on 429, 5xx and network errors. The API key
-// is read from the environment at call time and goes nowhere but the Authorization header.
-import pLimit from 'p-limit';
+// The openai backend: any OpenAI-compatible endpoint with image inputs (vLLM, SGLang, llama.cpp
+// server, Ollama, `adamllm serve`). The server batches on its own, so callers send every request
+// at once and this process's limiter for the endpoint bounds what is in flight. A request the
+// server refuses (4xx) is that item's failure; 429, 5xx, timeouts and network errors are retried
+// with backoff; the API key is read from the environment at call time and goes nowhere but the
+// Authorization header.
+import { ErrorTypes } from '../../core/errors';
 import type { ChatTurn } from '../../core/chat/qwen2vl';
-import type { Decoding, GenerateBackend, GenerateRequest, GenerateResult } from './backend';
+import { failure } from '../errors';
+import { imageBytes, RequestRejected, type Decoding, type GenerateBackend, type GenerateOptions, type GenerateRequest, type GenerateResult, type ImageInput } from './backend';
+import { endpointLimiter, type Limiter } from './endpoint-limiter';
+
+/** What the server says about the weights behind the name (vLLM's /v1/models card). */
+export interface ServedModel {
+  /** vLLM: the path or hub id the server was started with */
+  root?: string;
+  /** vLLM: the context length */
+  maxModelLen?: number;
+  /** a content hash of the served weights, where the server reports one (`adamllm serve` does) */
+  serverRevision?: string;
+}
 
 export interface OpenAIBackendOptions {
   baseUrl: string;
   model: string;
   /** name of the environment variable holding the API key (never its value) */
   apiKeyEnv?: string;
+  /** requests in flight to this endpoint from this process (shared by every caller in it) */
   concurrency?: number;
+  /** tries after the first for 429, 5xx, timeouts and network errors */
   maxRetries?: number;
   timeoutMs?: number;
-  /** first backoff; doubles each retry */
+  /** first backoff; doubles each retry (with jitter), or what the server's Retry-After says */
   retryDelayMs?: number;
-  /** the served weights' revision, when known: part of the cache identity (a retrained model served under the same name is another model) */
+  /** the served weights' revision as the spec or the run knows it: part of the identity */
   revision?: string;
+  /** what the server reported at connect time: part of the identity */
+  served?: ServedModel;
+  /** send images as file:// URLs where the caller has the file (the server reads local media) */
+  localMedia?: boolean;
 }
+
+const MAX_BACKOFF_MS = 60_000;
 
 function sniffMime(b: Uint8Array): string {
   if (b[0] === 0x89 && b[1] === 0x50) return 'image/png';
@@ -27,35 +49,96 @@ function sniffMime(b: Uint8Array): string {
   return 'application/octet-stream';
 }
 
-function toOpenAIMessages(turns: ChatTurn[], images: Uint8Array[]) {
-  return turns.map((t) => ({
-    role: t.role,
-    content:
-      typeof t.content === 'string'
-        ? t.content
-        : t.content.map((p) =>
-            p.type === 'text'
-              ? { type: 'text', text: p.text }
-              : { type: 'image_url', image_url: { url: `data:${sniffMime(images[p.index])};base64,${Buffer.from(images[p.index]).toString('base64')}` } },
-          ),
-  }));
+/** vLLM's and OpenAI's wordings for a prompt (plus max_tokens) longer than the model's context. */
+const CONTEXT_OVERFLOW = /maximum context length|maximum model length|max_model_len|context length|too long and exceeds|longer than the maximum/i;
+
+/** Statuses that say the endpoint or its configuration is wrong, not this one request: they fail the shard. */
+const ENDPOINT_FAULTS = new Set([401, 403, 404]);
+
+export const trimUrl = (u: string) => u.replace(/\/+$/, '');
+
+/**
+ * The cache and prediction identity of a served model: URL, name, what the server reports about
+ * the weights, and the spec's revision. A retrained checkpoint served under the same name changes
+ * the server's report (its revision where it has one, else max_model_len or root when they move)
+ * or the spec's `revision`, and so is another model.
+ */
+export function endpointIdentity(baseUrl: string, model: string, served: ServedModel = {}, revision?: string): string {
+  const q = new URLSearchParams();
+  if (served.root !== undefined) q.set('root', served.root);
+  if (served.maxModelLen !== undefined) q.set('max_model_len', String(served.maxModelLen));
+  if (served.serverRevision !== undefined) q.set('server_revision', served.serverRevision);
+  if (revision !== undefined) q.set('revision', revision);
+  const tail = q.toString();
+  return `openai:${trimUrl(baseUrl)}#${model}${tail ? `?${tail}` : ''}`;
 }
+
+async function imageUrl(i: ImageInput, localMedia: boolean): Promise<string> {
+  if (localMedia && !(i instanceof Uint8Array) && i.file) return `file://${await i.file()}`;
+  const b = await imageBytes(i);
+  return `data:${sniffMime(b)};base64,${Buffer.from(b).toString('base64')}`;
+}
+
+async function toOpenAIMessages(turns: ChatTurn[], images: ImageInput[], localMedia: boolean) {
+  return Promise.all(
+    turns.map(async (t) => ({
+      role: t.role,
+      content:
+        typeof t.content === 'string'
+          ? t.content
+          : await Promise.all(t.content.map(async (p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image_url', image_url: { url: await imageUrl(images[p.index], localMedia) } }))),
+    })),
+  );
+}
+
+type Completion = { choices?: { message?: { content?: unknown }; text?: unknown; finish_reason?: string }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
 
 export class OpenAIBackend implements GenerateBackend {
   readonly identity: string;
-  private readonly limit: ReturnType<typeof pLimit>;
+  readonly mode = 'concurrent';
+  private readonly url: string;
+  readonly limiter: Limiter;
 
   constructor(private readonly o: OpenAIBackendOptions) {
-    this.identity = `openai:${o.baseUrl.replace(/\/+$/, '')}#${o.model}${o.revision ? `@${o.revision}` : ''}`;
-    this.limit = pLimit(o.concurrency ?? 4);
+    this.url = trimUrl(o.baseUrl);
+    this.identity = endpointIdentity(o.baseUrl, o.model, o.served, o.revision);
+    this.limiter = endpointLimiter(this.url, o.model, o.concurrency ?? 64);
   }
 
-  generate(batch: GenerateRequest[], d: Decoding): Promise<GenerateResult[]> {
-    return Promise.all(batch.map((r) => this.limit(() => this.one(r, d))));
+  /**
+   * Asks the server what it serves (GET /models) and builds the identity from its answer. A server
+   * that does not serve the name is a configuration fault (InvalidInput: the stage waits for the
+   * operator); one without a /models route is identified by URL, name and `revision` only.
+   */
+  static async connect(o: OpenAIBackendOptions): Promise<OpenAIBackend> {
+    const probe = new OpenAIBackend(o);
+    return new OpenAIBackend({ ...o, served: await probe.servedModel() });
+  }
+
+  private async servedModel(): Promise<ServedModel> {
+    const res = await this.send('GET', 'models');
+    if (res === 'no-route') return {};
+    const cards = ((res as { data?: unknown }).data ?? []) as { id?: unknown; root?: unknown; max_model_len?: unknown; revision?: unknown }[];
+    const card = Array.isArray(cards) ? cards.find((c) => c.id === this.o.model) : undefined;
+    if (!card) {
+      const names = Array.isArray(cards) ? cards.map((c) => String(c.id)).join(', ') : '';
+      throw failure(ErrorTypes.InvalidInput, `${this.url} does not serve model "${this.o.model}" (it serves: ${names || 'nothing'}); fix the spec's model name or the server`);
+    }
+    return {
+      ...(typeof card.root === 'string' ? { root: card.root } : {}),
+      ...(typeof card.max_model_len === 'number' ? { maxModelLen: card.max_model_len } : {}),
+      ...(typeof card.revision === 'string' ? { serverRevision: card.revision } : {}),
+    };
+  }
+
+  /** Every request is its own call through the endpoint's limiter; results come back in request order. */
+  generate(batch: GenerateRequest[], d: Decoding, o: GenerateOptions = {}): Promise<GenerateResult[]> {
+    const waitSignal = o.signal && o.queueSignal ? AbortSignal.any([o.signal, o.queueSignal]) : (o.signal ?? o.queueSignal);
+    return Promise.all(batch.map((r) => this.limiter.run(() => this.one(r, d, o.signal), waitSignal)));
   }
 
   /** Chat requests go to /chat/completions; a raw text prompt (the judge's base LM) to /completions. */
-  private async one(r: GenerateRequest, d: Decoding): Promise<GenerateResult> {
+  private async one(r: GenerateRequest, d: Decoding, signal?: AbortSignal): Promise<GenerateResult> {
     if (!r.chat && r.images?.length) throw new Error('the openai backend needs image requests as chat messages (GenerateRequest.chat)');
     const common = {
       model: this.o.model,
@@ -66,15 +149,17 @@ export class OpenAIBackend implements GenerateBackend {
       ...(d.stopTokenIds?.length ? { stop_token_ids: d.stopTokenIds } : {}),
       ...(d.stopTokens?.length ? { stop: d.stopTokens } : {}),
     };
-    const started = performance.now();
-    const json = r.chat
-      ? await this.post('chat/completions', {
+    // Images are loaded here, inside the limiter's slot: memory holds only what is in flight.
+    const body = r.chat
+      ? {
           ...common,
-          messages: toOpenAIMessages(r.chat.messages, r.images ?? []),
+          messages: await toOpenAIMessages(r.chat.messages, r.images ?? [], this.o.localMedia ?? false),
           add_generation_prompt: r.chat.addGenerationPrompt,
           continue_final_message: r.chat.continueFinalMessage,
-        })
-      : await this.post('completions', { ...common, prompt: r.prompt });
+        }
+      : { ...common, prompt: r.prompt };
+    const started = performance.now();
+    const json = (await this.send('POST', r.chat ? 'chat/completions' : 'completions', body, signal)) as Completion;
     const choice = json.choices?.[0];
     const text = r.chat ? choice?.message?.content : choice?.text;
     if (typeof text !== 'string') throw new Error(`${this.identity}: response has no generated text`);
@@ -88,38 +173,60 @@ export class OpenAIBackend implements GenerateBackend {
     };
   }
 
-  private async post(
-    route: string,
-    body: unknown,
-  ): Promise<{ choices?: { message?: { content?: unknown }; text?: unknown; finish_reason?: string }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } }> {
-    const url = `${this.o.baseUrl.replace(/\/+$/, '')}/${route}`;
+  /**
+   * One call with retries. Returns the parsed JSON body, or 'no-route' for a GET the server does
+   * not know (404/405). Throws RequestRejected for a 4xx that is this request's fault, a
+   * non-retryable failure for an endpoint fault (401/403/404), and a plain error when the retries
+   * are spent (the shard fails and is retried as a whole; what was answered is kept).
+   */
+  private async send(method: 'GET' | 'POST', route: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
     const key = this.o.apiKeyEnv ? process.env[this.o.apiKeyEnv] : undefined;
     const retries = this.o.maxRetries ?? 5;
-    let delay = this.o.retryDelayMs ?? 500;
+    const timeoutMs = this.o.timeoutMs ?? 600_000;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let backoff = this.o.retryDelayMs ?? 500;
     for (let attempt = 0; ; attempt++) {
       let retryable: string;
+      let wait = backoff * (0.5 + Math.random() / 2); // jitter: retries from many requests do not arrive in step
       try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(this.o.timeoutMs ?? 300_000),
+        const res = await fetch(`${this.url}/${route}`, {
+          method,
+          headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+          body: payload,
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
         });
-        if (res.ok) return (await res.json()) as never;
-        const text = (await res.text()).slice(0, 300);
-        if (res.status !== 429 && res.status < 500) throw new Error(`${this.identity}: HTTP ${res.status}: ${text}`);
-        retryable = `HTTP ${res.status}`;
+        if (res.ok) return await res.json();
+        const message = serverMessage(await res.text());
+        if (method === 'GET' && (res.status === 404 || res.status === 405)) return 'no-route';
+        if (ENDPOINT_FAULTS.has(res.status)) throw failure(ErrorTypes.InvalidInput, `${this.identity}: HTTP ${res.status} on ${route}: ${message}`);
+        if (res.status !== 429 && res.status !== 408 && res.status < 500) throw new RequestRejected(CONTEXT_OVERFLOW.test(message) ? 'context overflow' : 'rejected', res.status, message);
+        retryable = `HTTP ${res.status}: ${message}`;
+        const after = Number(res.headers.get('retry-after'));
+        if (after > 0) wait = Math.min(after * 1000, MAX_BACKOFF_MS);
       } catch (e) {
-        if ((e as Error).message.startsWith(`${this.identity}: HTTP`)) throw e;
-        retryable = (e as Error).name === 'TimeoutError' ? 'timeout' : `network error: ${(e as Error).message}`;
+        if (e instanceof RequestRejected || (e as { type?: string }).type === ErrorTypes.InvalidInput) throw e;
+        if (signal?.aborted) throw e;
+        retryable = (e as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs / 1000} s` : `network error: ${(e as Error).message}`;
       }
       if (attempt >= retries) throw new Error(`${this.identity}: gave up after ${attempt + 1} tries (${retryable})`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay *= 2;
+      await new Promise((r) => setTimeout(r, wait));
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   }
 
   async dispose(): Promise<void> {
     // nothing held open: fetch keeps no connection state of ours
   }
+}
+
+/** The server's own words: OpenAI's {"error": {"message"}}, vLLM's {"message"} or {"detail"}, else the text. */
+function serverMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown; detail?: unknown };
+    const m = typeof j.error === 'object' ? j.error?.message : (j.error ?? j.message ?? j.detail);
+    if (typeof m === 'string') return m.slice(0, 500);
+  } catch {
+    // not JSON: keep the text
+  }
+  return text.slice(0, 500);
 }

@@ -136,9 +136,27 @@ async function streamAnswer(res: http.ServerResponse, head: { id: string; create
   if (!res.destroyed) res.end('data: [DONE]\n\n');
 }
 
-export function createOpenAIServer(backend: GenerateBackend, modelName: string): http.Server {
+/** What the model card says about the weights, as vLLM's does: clients build the model's identity from it. */
+export interface ServedModelInfo {
+  /** the folder served (vLLM: the model path or hub id it was started with) */
+  root?: string;
+  /** the context length (vLLM: max_model_len) */
+  maxModelLen?: number;
+}
+
+export function createOpenAIServer(backend: GenerateBackend, modelName: string, info: ServedModelInfo = {}): http.Server {
   let counter = 0;
-  const modelCard = { id: modelName, object: 'model', created: Math.floor(Date.now() / 1000), owned_by: 'adamllm' };
+  // `revision` is ours, not vLLM's: the content hash of the served folder, so a client can tell a
+  // retrained folder at the same path from the old one (vLLM's root alone cannot).
+  const modelCard = {
+    id: modelName,
+    object: 'model',
+    created: Math.floor(Date.now() / 1000),
+    owned_by: 'adamllm',
+    ...(info.root ? { root: info.root } : {}),
+    ...(info.maxModelLen ? { max_model_len: info.maxModelLen } : {}),
+    revision: backend.identity,
+  };
   return http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -165,7 +183,7 @@ export function createOpenAIServer(backend: GenerateBackend, modelName: string):
         const decoding = decodingOf(body);
         const head = { id: `${chat ? 'chatcmpl' : 'cmpl'}-${++counter}`, created: Math.floor(Date.now() / 1000), model: modelName };
         if (body.stream === true) {
-          return await streamAnswer(res, head, chat, body, async (onText) => (await backend.generate([request], decoding, onText))[0]);
+          return await streamAnswer(res, head, chat, body, async (onText) => (await backend.generate([request], decoding, { onText }))[0]);
         }
         const [r] = await backend.generate([request], decoding);
         send(200, chat

@@ -13,6 +13,8 @@ export interface StageContext<K extends StageName = StageName> extends ActivityD
   spec: TRunSpec;
   settings: TStageSettings[K];
   heartbeat: (details?: unknown) => void;
+  /** how often a long activity should beat when it beats on a timer (default 5 s) */
+  heartbeatEveryMs?: number;
   /** the details of the last heartbeat before a retry, for resuming */
   resumeDetails: unknown;
   cancelled: AbortSignal;
@@ -31,6 +33,7 @@ export interface StageImplementation<K extends StageName = StageName> {
 
 export interface Hooks {
   heartbeat: (details?: unknown) => void;
+  heartbeatEveryMs?: number;
   resumeDetails: unknown;
   cancelled: AbortSignal;
 }

@@ -16,6 +16,8 @@ function hooks() {
   const ctx = Context.current();
   return {
     heartbeat: (d?: unknown) => ctx.heartbeat(d),
+    // a third of the heartbeat timeout (at most 5 s): two beats can be late before Temporal gives up
+    heartbeatEveryMs: Math.max(100, Math.min(5000, (ctx.info.heartbeatTimeoutMs || 60_000) / 3)),
     resumeDetails: ctx.info.heartbeatDetails,
     cancelled: ctx.cancellationSignal,
   };

@@ -2,14 +2,14 @@
 // caption go in as the contract's prompt, greedy decoding stops only on end-of-text, the raw
 // text is kept, and the literal parser picks at most one triplet. Unparsable output is a
 // filtered task with its reason; outputs come through the durable cache.
-import fs from 'node:fs/promises';
 import { ErrorTypes } from '../../core/errors';
 import { synthesisChat } from '../../core/chat/qwen2vl';
 import { LLAMA3_SYNTH, LLAMA3_SYSTEM, parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import type { Prisma } from '../db/client';
 import { failure } from '../errors';
-import { cachedGenerate } from '../models/cached-generate';
 import { backendFor } from '../models/backend-for';
+import { streamGenerate } from '../models/generate-stream';
+import { datasetImage } from '../models/images';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { planOverAcceptedItems, synthesisLedger } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
@@ -37,9 +37,10 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
     const backend = await backendFor(s.model);
     const dataset = await requireDataset(ctx);
     const { lo, hi } = shardRange(shard, s.shardSize);
+    // Items without a task yet: a retried shard asks only for what its last try did not write.
     const items = await ctx.db.item.findMany({
       where: { datasetId: dataset.id, status: 'ACCEPTED', synId: { gte: lo, lt: hi }, tasks: { none: { runId: ctx.runId } } },
-      select: { id: true, synId: true, caption: true, resolvedPath: true },
+      select: { id: true, synId: true, caption: true, resolvedPath: true, imageSha256: true },
       orderBy: { synId: 'asc' },
     });
     const decoding = {
@@ -48,32 +49,29 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
       keepSpecialTokens: true,
       ignoreEos: format.ignoreEos,
     };
-    let done = 0;
-    for (let i = 0; i < items.length; i += s.batchSize) {
-      if (ctx.cancelled.aborted) throw new Error('cancelled');
-      const batch = items.slice(i, i + s.batchSize);
-      const base = (it: (typeof batch)[number]) => ({ runId: ctx.runId, itemId: it.id, synId: it.synId!, synthesizer: 'model', synthesizerVersion: backend.identity, promptFormat: contract.promptFormat });
-      const rows: Prisma.SynthTaskCreateManyInput[] = [];
-      const ready: { item: (typeof batch)[number]; image: Uint8Array }[] = [];
-      for (const it of batch) {
-        try {
-          ready.push({ item: it, image: await fs.readFile(it.resolvedPath!) });
-        } catch (e) {
-          rows.push({ ...base(it), status: 'FAILED', reason: `image unreadable: ${(e as Error).message}` });
-        }
-      }
-      const results = await cachedGenerate(ctx.db, backend, contract.promptFormat, ready.map((r) => ({ prompt: synthesisPrompt(contract, r.item.caption ?? ''), chat: format.chat(r.item.caption ?? ''), images: [r.image] })), decoding, s.cache);
-      ready.forEach(({ item }, j) => {
-        const out = results[j];
-        const parsed = parseSynthesis(out.text, contract);
-        const cost = { promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached };
-        const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason, ...cost };
-        rows.push(parsed.ok ? { ...common, status: 'OK', ...parsed.triplet, taskHash: tripletHash(parsed.triplet) } : { ...common, status: 'FILTERED', reason: parsed.reason });
-      });
-      await ctx.db.synthTask.createMany({ data: rows, skipDuplicates: true });
-      done += batch.length;
-      ctx.heartbeat({ shard, done });
-    }
+    const base = (it: (typeof items)[number]) => ({ runId: ctx.runId, itemId: it.id, synId: it.synId!, synthesizer: 'model', synthesizerVersion: backend.identity, promptFormat: contract.promptFormat });
+    await streamGenerate({
+      db: ctx.db,
+      backend,
+      promptFormat: contract.promptFormat,
+      decoding,
+      useCache: s.cache,
+      batchSize: s.batchSize,
+      jobs: items.map((it) => ({ item: it, request: { prompt: synthesisPrompt(contract, it.caption ?? ''), chat: format.chat(it.caption ?? ''), images: [datasetImage(it.resolvedPath!, it.imageSha256)] } })),
+      write: async (outcomes) => {
+        const rows: Prisma.SynthTaskCreateManyInput[] = outcomes.map(({ item, result: out, error }) => {
+          if (!out) return { ...base(item), status: 'FAILED', reason: error };
+          const parsed = parseSynthesis(out.text, contract);
+          const cost = { promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached };
+          const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason, ...cost };
+          return parsed.ok ? { ...common, status: 'OK', ...parsed.triplet, taskHash: tripletHash(parsed.triplet) } : { ...common, status: 'FILTERED', reason: parsed.reason };
+        });
+        await ctx.db.synthTask.createMany({ data: rows, skipDuplicates: true });
+      },
+      heartbeat: (d) => ctx.heartbeat({ shard, ...d }),
+      heartbeatEveryMs: ctx.heartbeatEveryMs,
+      signal: ctx.cancelled,
+    });
     return { processed: items.length };
   },
 };

@@ -46,7 +46,7 @@ export async function harness(): Promise<Harness> {
     db,
     client,
     store,
-    async startWorkers(queues: QueueName[] = ['workflow', 'cpu', 'gpu']) {
+    async startWorkers(queues: QueueName[] = ['workflow', 'cpu', 'gpu', 'remote']) {
       const nc = await NativeConnection.connect({ address: env.temporal });
       const workers: Worker[] = await createWorkers({
         connection: nc,

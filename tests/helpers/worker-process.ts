@@ -6,7 +6,7 @@ import { testEnv } from './env';
 
 const children: ChildProcess[] = [];
 
-export function startWorkerProcess(artifactDir: string, queues = 'workflow,cpu,gpu'): Promise<ChildProcess> {
+export function startWorkerProcess(artifactDir: string, queues = 'workflow,cpu,gpu,remote'): Promise<ChildProcess> {
   const env = testEnv();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'workers', 'main.ts'), queues], {
     env: {

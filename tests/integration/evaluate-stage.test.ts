@@ -22,7 +22,7 @@ let artifacts: string;
 
 beforeAll(async () => {
   h = await harness();
-  await h.startWorkers(['workflow', 'cpu']);
+  await h.startWorkers(['workflow', 'cpu', 'remote']);
   artifacts = tempDir('eval-artifacts');
   await startWorkerProcess(artifacts, 'gpu');
   // A stand-in for an adapted model: the same weights in another folder with one more file, so

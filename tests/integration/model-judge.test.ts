@@ -17,7 +17,7 @@ const synthModel = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-ti
 let h: Harness;
 beforeAll(async () => {
   h = await harness();
-  await h.startWorkers(['workflow', 'cpu']);
+  await h.startWorkers(['workflow', 'cpu', 'remote']);
   await startWorkerProcess(tempDir('gpu-artifacts'), 'gpu');
 });
 afterAll(async () => {
@@ -77,7 +77,8 @@ test('the judge through an OpenAI-compatible endpoint (adamllm serve) gives the 
     const raw = async (runId: string) => (await h.db.verdict.findMany({ where: { task: { runId } }, orderBy: { task: { synId: 'asc' } } })).map((v) => [v.raw, v.label]);
     expect(await raw(b.runId)).toEqual(await raw(a.runId));
     const judges = await h.db.verdict.findMany({ where: { task: { runId: b.runId } }, select: { judge: true }, distinct: ['judge'] });
-    expect(judges).toEqual([{ judge: `openai:${serve.baseUrl}#qwen2-tiny` }]);
+    // the identity carries what the server says about the weights it serves (adamllm serve: folder, context, content hash)
+    expect(judges).toEqual([{ judge: expect.stringMatching(new RegExp(`^openai:${serve.baseUrl}#qwen2-tiny\\?root=.*qwen2-tiny&max_model_len=\\d+&server_revision=onnx%3A[0-9a-f]{64}$`)) }]);
   } finally {
     serve.stop();
   }
@@ -142,6 +143,11 @@ test('released synthesizer format (llava-llama3) through an OpenAI-compatible en
   const answer = `${P}What dish is this?${SEP}Soup<|eot_id|>${UH}${I}What dish is this?${SEP}A bowl of hot soup.<|eot_id|>`;
   const bodies: Record<string, unknown>[] = [];
   const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'AdaptLLM/visual-instruction-synthesizer', object: 'model', root: 'AdaptLLM/visual-instruction-synthesizer', max_model_len: 4096 }] }));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -22,7 +22,7 @@ let gpu: ChildProcess;
 
 beforeAll(async () => {
   h = await harness();
-  await h.startWorkers(['workflow', 'cpu']);
+  await h.startWorkers(['workflow', 'cpu', 'remote']);
   artifacts = tempDir('train-artifacts');
   gpu = await startWorkerProcess(artifacts, 'gpu');
 });

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Verdict" ADD COLUMN     "failed" BOOLEAN NOT NULL DEFAULT false;

@@ -1,0 +1,184 @@
+// Model stages on an OpenAI-compatible endpoint (a scripted stand-in for vLLM): they run on the
+// remote queue (no GPU worker exists here), one limiter per endpoint and process bounds what is
+// in flight, a request the server refuses fails only its item, 429/5xx are retried, the served
+// model's identity decides what the cache may reuse, and a server that stays down fails the stage
+// without losing or re-asking what was answered.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { OpenAIBackend } from '../../activities/models/openai-backend';
+import { RequestRejected } from '../../activities/models/backend';
+import type { RunProgress } from '../../core/types';
+import { startFakeOpenAI, llamaTriplet, type FakeServer } from '../helpers/fake-openai';
+import { harness, type Harness } from '../helpers/env';
+import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
+
+const MODEL = 'AdaptLLM/visual-instruction-synthesizer';
+const OVERFLOW = "This model's maximum context length is 4096 tokens. However, you requested 4400 tokens (3888 in the messages, 512 in the completion).";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await harness();
+  // no gpu queue: a model stage that went there would never run
+  await h.startWorkers(['workflow', 'cpu', 'remote']);
+});
+afterAll(() => h.close());
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 10);
+
+/** A jsonl dataset whose captions carry markers the stand-in server reacts to. */
+async function markedDataset(count: number, seed: number, marks: Record<number, string>) {
+  const m = await sampleDataset({ count, seed, format: 'jsonl' });
+  const lines = (await fs.readFile(m.annotationFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { image: string; caption: string });
+  for (const [i, mark] of Object.entries(marks)) lines[Number(i)].caption = `${mark} ${lines[Number(i)].caption}`;
+  await fs.writeFile(m.annotationFile, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return m;
+}
+
+function modelSpec(m: Awaited<ReturnType<typeof sampleDataset>>, server: FakeServer, o: { pipeline: string[]; concurrency: number; shardSize: number; maxRetries?: number }) {
+  const spec = specFor(m, { pipeline: o.pipeline });
+  const model = { backend: 'openai', baseUrl: server.baseUrl, model: MODEL, concurrency: o.concurrency, maxRetries: o.maxRetries ?? 5 };
+  const stages = spec.stages as Record<string, Record<string, unknown>>;
+  Object.assign(stages.synthesize, { synthesizer: 'model', promptFormat: 'llava-llama3', model, shardSize: o.shardSize, shardConcurrency: 4 });
+  Object.assign(stages.filter, { judge: 'model', model, shardSize: o.shardSize });
+  return spec;
+}
+
+test('the endpoint limiter is per endpoint and process: requests in flight reach the limit and never pass it', async () => {
+  const s = await startFakeOpenAI({ model: 'm', holdMs: 40 });
+  try {
+    const a = new OpenAIBackend({ baseUrl: s.baseUrl, model: 'm', concurrency: 6 });
+    const b = new OpenAIBackend({ baseUrl: `${s.baseUrl}/`, model: 'm', concurrency: 6 });
+    const reqs = Array.from({ length: 30 }, (_, i) => ({ prompt: `p${i}` }));
+    const [ra, rb] = await Promise.all([a.generate(reqs, { maxNewTokens: 2 }), b.generate(reqs, { maxNewTokens: 2 })]);
+    expect(ra).toHaveLength(30);
+    expect(rb).toHaveLength(30);
+    expect(s.bodies).toHaveLength(60);
+    expect(s.maxInFlight).toBe(6);
+    expect(a.limiter).toBe(b.limiter);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a 4xx fails that request with the server message (context overflow named), 503 is retried, 401 is the endpoint\'s fault', async () => {
+  const s = await startFakeOpenAI({ model: 'm' });
+  try {
+    let flaky = 2;
+    s.setAnswer((body) => {
+      if (body.includes('too-long')) return { status: 400, text: OVERFLOW };
+      if (body.includes('malformed')) return { status: 422, text: 'messages: field required' };
+      if (body.includes('flaky') && flaky-- > 0) return { status: 503, text: 'overloaded' };
+      if (body.includes('auth')) return { status: 401, text: 'bad key' };
+      return { text: 'ok' };
+    });
+    const backend = new OpenAIBackend({ baseUrl: s.baseUrl, model: 'm', retryDelayMs: 10 });
+    const d = { maxNewTokens: 2 };
+    const overflow = await backend.generate([{ prompt: 'too-long' }], d).catch((e: unknown) => e);
+    expect(overflow).toBeInstanceOf(RequestRejected);
+    expect((overflow as RequestRejected).reason).toBe(`context overflow: HTTP 400: ${OVERFLOW}`);
+    const malformed = await backend.generate([{ prompt: 'malformed' }], d).catch((e: unknown) => e);
+    expect(malformed).toMatchObject({ kind: 'rejected', status: 422, serverMessage: 'messages: field required' });
+    const before = s.bodies.length;
+    const [r] = await backend.generate([{ prompt: 'flaky' }], d);
+    expect(r.text).toBe('ok');
+    expect(s.bodies.length - before).toBe(3);
+    const auth = await backend.generate([{ prompt: 'auth' }], d).catch((e: unknown) => e);
+    expect(auth).not.toBeInstanceOf(RequestRejected);
+    expect(auth).toMatchObject({ type: 'InvalidInput', nonRetryable: true, message: expect.stringContaining('HTTP 401') });
+  } finally {
+    await s.close();
+  }
+});
+
+test('identity: what /v1/models reports about the served weights, plus the spec\'s revision; a name the server does not serve is refused', async () => {
+  const s = await startFakeOpenAI({ model: 'm', root: '/ckpt/a', maxModelLen: 4096 });
+  try {
+    const a = await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'm' });
+    expect(a.identity).toBe(`openai:${s.baseUrl}#m?root=%2Fckpt%2Fa&max_model_len=4096`);
+    s.root = '/ckpt/b';
+    expect((await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'm', revision: 'v2' })).identity).toBe(`openai:${s.baseUrl}#m?root=%2Fckpt%2Fb&max_model_len=4096&revision=v2`);
+    await expect(OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'other' })).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('does not serve model "other" (it serves: m)') });
+  } finally {
+    await s.close();
+  }
+});
+
+test('synthesis and judge on an endpoint: per-item refusals, retried 503s, the limit reached, answers cached under the served model', async () => {
+  const m = await markedDataset(12, 21, { 2: 'OVERFLOW', 7: 'OVERFLOW', 4: 'FLAKY', 9: 'JUDGEBAD' });
+  const s = await startFakeOpenAI({ model: MODEL, root: '/ckpt/one', holdMs: 100 });
+  let flaky = 2;
+  s.setAnswer((body) => {
+    if (body.includes('"messages"')) {
+      if (body.includes('OVERFLOW')) return { status: 400, text: OVERFLOW };
+      if (body.includes('FLAKY') && flaky-- > 0) return { status: 503, text: 'busy' };
+      return { text: llamaTriplet(`What is dish ${hash(body)}${body.includes('JUDGEBAD') ? ' JUDGEBAD' : ''}?`) };
+    }
+    if (body.includes('JUDGEBAD')) return { status: 400, text: OVERFLOW };
+    return { text: 'Yes' };
+  });
+  try {
+    const spec = modelSpec(m, s, { pipeline: ['ingest', 'synthesize', 'filter', 'compose'], concurrency: 3, shardSize: 4 });
+    const first: RunProgress = await (await startRun(h.client, spec)).result();
+    expect(first.status).toBe('succeeded');
+    const synth = first.stages.find((x) => x.name === 'synthesize')!;
+    const filter = first.stages.find((x) => x.name === 'filter')!;
+    expect(synth.counts).toEqual({ in: 12, out: 10, filtered: 0, failed: 2 });
+    expect(synth.reasons).toEqual({ 'context overflow': 2 });
+    expect(filter.counts).toEqual({ in: 10, out: 9, filtered: 0, failed: 1 });
+    const failedTasks = await h.db.synthTask.findMany({ where: { runId: first.runId, status: 'FAILED' }, select: { reason: true } });
+    expect(failedTasks.map((t) => t.reason)).toEqual(Array(2).fill(`context overflow: HTTP 400: ${OVERFLOW}`));
+    const refused = await h.db.verdict.findMany({ where: { task: { runId: first.runId }, failed: true }, select: { kept: true, reason: true } });
+    expect(refused).toEqual([{ kept: false, reason: `context overflow: HTTP 400: ${OVERFLOW}` }]);
+    // 3 shards of 4 asked at once; the process's limiter let exactly 3 out at a time
+    expect(s.maxInFlight).toBe(3);
+    const versions = await h.db.synthTask.findMany({ where: { runId: first.runId }, select: { synthesizerVersion: true }, distinct: ['synthesizerVersion'] });
+    expect(versions).toEqual([{ synthesizerVersion: `openai:${s.baseUrl}#${MODEL}?root=%2Fckpt%2Fone&max_model_len=4096` }]);
+
+    // The same model again: answers come from the cache; only the refused requests are asked again.
+    const asked = s.bodies.length;
+    const second: RunProgress = await (await startRun(h.client, spec)).result();
+    expect(second.stages.find((x) => x.name === 'synthesize')!.outputs).toMatchObject({ cachedOutputs: 10 });
+    expect(s.bodies.slice(asked).every((b) => b.includes('OVERFLOW') || b.includes('JUDGEBAD'))).toBe(true);
+    expect(s.bodies.length - asked).toBe(3);
+
+    // Another checkpoint served under the same name: nothing of the old one is reused.
+    s.root = '/ckpt/two';
+    const third: RunProgress = await (await startRun(h.client, spec)).result();
+    expect(third.stages.find((x) => x.name === 'synthesize')!.outputs).toMatchObject({ cachedOutputs: 0 });
+    expect(third.stages.find((x) => x.name === 'filter')!.outputs).toMatchObject({ cachedOutputs: 0 });
+    const now = await h.db.synthTask.findFirst({ where: { runId: third.runId }, select: { synthesizerVersion: true } });
+    expect(now!.synthesizerVersion).toContain('root=%2Fckpt%2Ftwo');
+  } finally {
+    await s.close();
+  }
+}, 180_000);
+
+test('a server down past the retries fails the stage, which waits; answers already written are neither lost nor asked again', async () => {
+  const m = await markedDataset(10, 23, {});
+  const s = await startFakeOpenAI({ model: MODEL, holdMs: 20 });
+  let healthy = 4; // answers before the server goes down
+  const answered: string[] = [];
+  s.setAnswer((body) => {
+    if (healthy <= 0) return { status: 503, text: 'down' };
+    healthy--;
+    answered.push(body);
+    return { text: llamaTriplet(`What is dish ${hash(body)}?`) };
+  });
+  try {
+    const spec = modelSpec(m, s, { pipeline: ['ingest', 'synthesize'], concurrency: 2, shardSize: 10, maxRetries: 1 });
+    const handle = await startRun(h.client, spec);
+    await waitForProgress(h.client, handle.workflowId, (p) => p.stages.find((x) => x.name === 'synthesize')?.status === 'failed_waiting', 90_000);
+    const runId = (await h.db.run.findFirstOrThrow({ where: { workflowId: handle.workflowId }, select: { id: true } })).id;
+    expect(await h.db.synthTask.count({ where: { runId } })).toBe(4);
+
+    healthy = Infinity;
+    await handle.signal('retryStage', { stage: 'synthesize' });
+    const done: RunProgress = await handle.result();
+    expect(done.status).toBe('succeeded');
+    expect(done.stages.find((x) => x.name === 'synthesize')!.counts).toEqual({ in: 10, out: 10, filtered: 0, failed: 0 });
+    expect(answered).toHaveLength(10);
+    expect(new Set(answered).size).toBe(10);
+  } finally {
+    await s.close();
+  }
+}, 180_000);
