@@ -170,6 +170,11 @@ test('a missing benchmark file waits with a clear error; a patched retry evaluat
   expect(evRow.attempts).toBe(2);
 }, 300_000);
 
+const maxModelLen = () => {
+  const c = JSON.parse(fs.readFileSync(path.join(tinyVL, 'config.json'), 'utf8')) as { max_position_embeddings?: number; text_config?: { max_position_embeddings?: number } };
+  return c.max_position_embeddings ?? c.text_config?.max_position_embeddings;
+};
+
 test('the same evaluation through an OpenAI-compatible endpoint (adamllm serve) gives the in-process answers', async () => {
   const serve = await startServe(tinyVL);
   try {
@@ -187,6 +192,20 @@ test('the same evaluation through an OpenAI-compatible endpoint (adamllm serve) 
     const served = await outputs('tiny-served');
     expect(served).toHaveLength(3);
     expect(served).toEqual(await outputs('tiny-in-process'));
+    // The Model row says which weights answered: what the server reported, down to the folder's content hash.
+    const modelOf = async (runId: string) => (await h.db.prediction.findFirstOrThrow({ where: { runId }, select: { model: { select: { revision: true, format: true } } } })).model;
+    const row = await modelOf(b.runId);
+    const local = await modelOf(a.runId);
+    expect(row.format).toBe('openai');
+    expect(row.revision).toBe(`openai:${serve.baseUrl}#qwen2vl-tiny?root=${encodeURIComponent(tinyVL)}&max_model_len=${maxModelLen()}&server_revision=${encodeURIComponent(local.revision)}`);
+
+    // JPEG at quality 90 instead of PNG: another setup (no PNG prediction reused), each image a fraction of the bytes.
+    const jpeg = evalSpec(m, bench);
+    ev(jpeg).models = ev(viaHttp).models;
+    Object.assign(ev(jpeg), { imageFormat: 'jpeg', imageQuality: 90 });
+    const c: RunProgress = await (await startRun(h.client, jpeg)).result();
+    expect(c.status).toBe('succeeded');
+    expect(c.stages.find((x) => x.name === 'evaluate')!.outputs).toMatchObject({ reusedPredictions: 0 });
   } finally {
     serve.stop();
   }
