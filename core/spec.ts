@@ -232,10 +232,12 @@ export const ZTrainedRef = z
     baseUrl: ZOpenAIRef.shape.baseUrl.optional().describe('a server (vLLM) serving this run\'s HF export (…/train/<key>/hf); without it the onnx backend runs the ONNX export'),
     model: z.string().min(1).optional().describe('the name the server serves it under; defaults to the trained model\'s name'),
     apiKeyEnv: ZOpenAIRef.shape.apiKeyEnv,
-    concurrency: ZOpenAIRef.shape.concurrency,
-    maxRetries: ZOpenAIRef.shape.maxRetries,
-    timeoutSeconds: ZOpenAIRef.shape.timeoutSeconds,
-    localMedia: ZOpenAIRef.shape.localMedia,
+    // as for an openai model (same bounds and defaults), but only with baseUrl: left unset here,
+    // defaulted when the target resolves to a server (evaluate/targets.ts)
+    concurrency: ZOpenAIRef.shape.concurrency.unwrap().optional(),
+    maxRetries: ZOpenAIRef.shape.maxRetries.unwrap().optional(),
+    timeoutSeconds: ZOpenAIRef.shape.timeoutSeconds.unwrap().optional(),
+    localMedia: ZOpenAIRef.shape.localMedia.unwrap().optional(),
   })
   .strict();
 export type TTrainedRef = z.infer<typeof ZTrainedRef>;
@@ -365,7 +367,7 @@ export const ZRunSpec = z
     }
     spec.stages.evaluate.models.forEach((m, i) => {
       if (m.model.backend !== 'trained' || m.model.baseUrl) return;
-      for (const k of ['model', 'apiKeyEnv', 'concurrency', 'maxRetries'] as const) {
+      for (const k of ['model', 'apiKeyEnv', 'concurrency', 'maxRetries', 'timeoutSeconds', 'localMedia'] as const) {
         if (m.model[k] !== undefined) ctx.addIssue({ code: 'custom', path: ['stages', 'evaluate', 'models', i, 'model', k], message: 'only with baseUrl (a server); without it the onnx backend runs the ONNX export' });
       }
     });

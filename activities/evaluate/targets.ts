@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
-import type { TEvaluateSettings, TModelRef, TTrainedRef } from '../../core/spec';
+import { ZModelRef, type TEvaluateSettings, type TModelRef, type TTrainedRef } from '../../core/spec';
 import type { Db, PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import { backendFor } from '../models/backend-for';
@@ -85,7 +85,9 @@ async function onlyServedModel(baseUrl: string, apiKeyEnv?: string): Promise<str
 
 async function servedTrained(ref: TTrainedRef & { baseUrl: string }, m: TrainedModel): Promise<TModelRef> {
   const model = ref.model ?? (await onlyServedModel(ref.baseUrl, ref.apiKeyEnv)) ?? m.name;
-  return { backend: 'openai', baseUrl: ref.baseUrl, model, apiKeyEnv: ref.apiKeyEnv, concurrency: ref.concurrency, maxRetries: ref.maxRetries, timeoutSeconds: ref.timeoutSeconds, localMedia: ref.localMedia };
+  // the openai model's own defaults for what the trained target leaves unset
+  const { backend: _b, ...options } = ref;
+  return ZModelRef.parse({ ...options, backend: 'openai', model }) as TModelRef;
 }
 
 export async function resolveTarget(db: Db, runId: string, t: Target): Promise<ResolvedTarget> {

@@ -5,8 +5,13 @@
 // without losing or re-asking what was answered.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { prepareEvalImage } from '../../activities/evaluate/eval-image';
 import { OpenAIBackend } from '../../activities/models/openai-backend';
-import { RequestRejected } from '../../activities/models/backend';
+import { ImageUnusable, RequestRejected, type ImageInput } from '../../activities/models/backend';
+import { datasetImage, preparedImage } from '../../activities/models/images';
 import type { RunProgress } from '../../core/types';
 import { startFakeOpenAI, llamaTriplet, type FakeServer } from '../helpers/fake-openai';
 import { harness, type Harness } from '../helpers/env';
@@ -98,6 +103,39 @@ test('identity: what /v1/models reports about the served weights, plus the spec\
     s.root = '/ckpt/b';
     expect((await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'm', revision: 'v2' })).identity).toBe(`openai:${s.baseUrl}#m?root=%2Fckpt%2Fb&max_model_len=4096&revision=v2`);
     await expect(OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'other' })).rejects.toMatchObject({ type: 'InvalidInput', message: expect.stringContaining('does not serve model "other" (it serves: m)') });
+  } finally {
+    await s.close();
+  }
+});
+
+test('images go inline as data URLs, or as file:// URLs when the server reads local media; a prepared image is written once by its hash', async () => {
+  const s = await startFakeOpenAI({ model: 'm' });
+  try {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'media-'));
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c04020' } }).png().toBuffer();
+    await fs.writeFile(path.join(dir, 'a.png'), png);
+    const chat = { messages: [{ role: 'user' as const, content: [{ type: 'image' as const, index: 0 }, { type: 'text' as const, text: 'What is it?' }] }], addGenerationPrompt: true, continueFinalMessage: false };
+    const imageUrl = (body: string) => (JSON.parse(body) as { messages: { content: { image_url?: { url: string } }[] }[] }).messages[0].content[0].image_url!.url;
+    const ask = (localMedia: boolean, image: ImageInput) => new OpenAIBackend({ baseUrl: s.baseUrl, model: 'm', localMedia }).generate([{ prompt: '', chat, images: [image] }], { maxNewTokens: 2 });
+
+    await ask(false, datasetImage(path.join(dir, 'a.png'), 'sha-a'));
+    expect(imageUrl(s.bodies[0])).toBe(`data:image/png;base64,${png.toString('base64')}`);
+    await ask(true, datasetImage(path.join(dir, 'a.png'), 'sha-a'));
+    expect(imageUrl(s.bodies[1])).toBe(`file://${path.join(dir, 'a.png')}`);
+
+    const how = { family: 'qwen2vl' as const, minPixels: 56 * 56, maxPixels: 28 * 28 * 1280, format: 'jpeg' as const, quality: 90 };
+    const prepared = () => preparedImage(async () => png, 'sha-a', how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext: 'jpg' }), path.join(dir, 'media'));
+    await ask(true, prepared());
+    await ask(true, prepared());
+    const written = imageUrl(s.bodies[2]);
+    expect(written).toMatch(new RegExp(`^file://${dir}/media/[0-9a-f]{64}\\.jpg$`));
+    expect(imageUrl(s.bodies[3])).toBe(written);
+    expect(await fs.readdir(path.join(dir, 'media'))).toHaveLength(1);
+    const meta = await sharp(written.slice('file://'.length)).metadata();
+    expect([meta.format, meta.width! % 28, meta.height! % 28]).toEqual(['jpeg', 0, 0]); // smart_resize'd, then JPEG
+    // an image that cannot be prepared fails its item, not the call's other requests
+    const broken = preparedImage(async () => new Uint8Array([1, 2, 3]), 'sha-x', how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext: 'jpg' }), dir);
+    await expect(ask(false, broken)).rejects.toBeInstanceOf(ImageUnusable);
   } finally {
     await s.close();
   }

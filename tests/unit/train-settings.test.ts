@@ -2,7 +2,7 @@
 // decides resume-or-retrain (one list of step-neutral keys with the trainer), when it exports
 // ONNX, and how its events and exit codes read.
 import fs from 'node:fs';
-import { parseRunSpec, ZTrainedRef, type TTrainSettings } from '../../core/spec';
+import { parseRunSpec, type TTrainSettings } from '../../core/spec';
 import { exportsOnnx, resumeIgnoredFile, resumeIgnoredKeys, trainerConfig, trainingKey } from '../../activities/train/trainer-config';
 import { filteredOf, stepRow, trainerOutcome, exitFailure } from '../../activities/train/trainer-events';
 
@@ -79,7 +79,7 @@ test('onnx auto exports only for an in-process evaluation of the trained model',
   expect(exportsOnnx(spec({ onnx: false }, trained({ backend: 'trained', baseUrl: 'http://h:8000/v1' })))).toBe(false);
   // evaluate named but not in the pipeline: nothing runs the export
   const s = spec();
-  s.stages.evaluate.models = [{ kind: 'adapted', model: ZTrainedRef.parse({ backend: 'trained' }) }];
+  s.stages.evaluate.models = [{ kind: 'adapted', model: { backend: 'trained' } }];
   expect(exportsOnnx(s)).toBe(false);
 });
 
