@@ -6,7 +6,7 @@ import { testEnv } from './env';
 
 const children: ChildProcess[] = [];
 
-export function startWorkerProcess(artifactDir: string, queues = 'workflow,cpu,gpu,remote'): Promise<ChildProcess> {
+export function startWorkerProcess(artifactDir: string, queues = 'workflow,cpu,gpu,remote', extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const env = testEnv();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'workers', 'main.ts'), queues], {
     env: {
@@ -17,6 +17,7 @@ export function startWorkerProcess(artifactDir: string, queues = 'workflow,cpu,g
       ADAMLLM_WORKFLOW_BUNDLE: env.bundle,
       ADAMLLM_LOG_LEVEL: 'ERROR',
       ADAMLLM_CPU_CONCURRENCY: '2',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
