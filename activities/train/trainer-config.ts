@@ -24,8 +24,11 @@ export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolea
   return spec.pipeline.includes('evaluate') && spec.stages.evaluate.models.some((m) => m.model.backend === 'trained' && !m.model.baseUrl);
 }
 
-export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean }): TrainerConfig {
+export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: 'chat' | 'synthesizer' }): TrainerConfig {
   return {
+    // synthesizer: train a visual instruction synthesizer (method.md §5.3); absent means chat,
+    // so the folder keys of post-training runs are what they were before the option existed
+    ...(o.sequence === 'synthesizer' ? { sequence: 'synthesizer' } : {}),
     base_model: path.resolve(s.baseModel),
     train_file: o.trainFile,
     output_dir: o.outputDir,

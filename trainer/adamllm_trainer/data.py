@@ -29,6 +29,7 @@ from .events import TrainerError
 
 TEMPLATE_VERSION = "qwen2vl-sft-v1"
 SYSTEM = "You are a helpful assistant."
+END_OF_SYNTHESIS = "<|endoftext|>"
 IGNORE = -100
 
 # why an example is left out of training (the data event counts them by these reasons)
@@ -37,11 +38,13 @@ NO_LABEL = "no labelled token within maxLength"
 UNREADABLE = "image unreadable"
 
 
-def check_row(i: int, row) -> None:
+def check_row(i: int, row, sequence: str = "chat") -> None:
     """A row the export could not have written is bad input: the run stops, naming the row."""
     msgs = row.get("messages") if isinstance(row, dict) else None
     if not isinstance(msgs, list) or not msgs or len(msgs) % 2:
         raise TrainerError("config", f"train_file row {i}: messages must be user/assistant pairs")
+    if sequence == "synthesizer" and (len(msgs) < 4 or not isinstance(msgs[0], dict) or not str(msgs[0].get("content", "")).startswith("<image>")):
+        raise TrainerError("config", f"train_file row {i}: a synthesizer row is a caption turn (user <image>..., assistant caption) and at least one task turn")
     for j, m in enumerate(msgs):
         if not isinstance(m, dict) or m.get("role") != ("user" if j % 2 == 0 else "assistant") or not isinstance(m.get("content"), str):
             raise TrainerError("config", f"train_file row {i}: message {j} must be {'user' if j % 2 == 0 else 'assistant'} text")
@@ -61,7 +64,7 @@ def iter_rows(cfg: TrainConfig):
         n = 0
         try:
             for row in ijson.items(f, "item", use_float=True):
-                check_row(n, row)
+                check_row(n, row, cfg.sequence)
                 yield n, row
                 n += 1
         except ijson.JSONError as e:
@@ -79,14 +82,24 @@ def first_rows(cfg: TrainConfig, k: int) -> list:
     return out
 
 
-def segments(messages: list) -> list:
-    """(text, labelled) pieces of one conversation in Qwen2-VL's chat format."""
+def segments(messages: list, sequence: str = "chat") -> list:
+    """(text, labelled) pieces of one conversation in Qwen2-VL's chat format.
+
+    chat: only the assistant turns are labelled. synthesizer (method.md 5.3): the first turn pair
+    (image + caption hint, caption) is context; everything after it is labelled, and the sequence
+    ends with <|endoftext|> (labelled), the synthesizer's end of synthesis. The unlabelled part is
+    exactly the synthesis prompt the synthesize stage sends (core/synth/contract.ts,
+    QWEN2VL_SYNTH) minus its final open user header, which is labelled here: a test renders both.
+    """
     out = [(f"<|im_start|>system\n{SYSTEM}<|im_end|>\n", False)]
-    for m in messages:
+    for j, m in enumerate(messages):
+        labelled = m["role"] == "assistant" if sequence == "chat" else j >= 2
         if m["role"] == "user":
-            out.append((f"<|im_start|>user\n{m['content']}<|im_end|>\n<|im_start|>assistant\n", False))
+            out.append((f"<|im_start|>user\n{m['content']}<|im_end|>\n<|im_start|>assistant\n", labelled))
         else:
-            out.append((f"{m['content']}<|im_end|>\n", True))
+            out.append((f"{m['content']}<|im_end|>\n", labelled))
+    if sequence == "synthesizer":
+        out.append((END_OF_SYNTHESIS, True))
     return out
 
 
@@ -140,7 +153,7 @@ class Encoder:
         grids = vision["image_grid_thw"].tolist() if vision else []
         pads = [math.prod(g) // (self.proc.merge_size ** 2) for g in grids]
         ids, labels = [], []
-        for text, labelled in segments(row["messages"]):
+        for text, labelled in segments(row["messages"], self.cfg.sequence):
             parts = text.split("<image>")
             for k, part in enumerate(parts):
                 if k > 0:
@@ -166,5 +179,6 @@ class Encoder:
 
 
 def settings_for_key(cfg: TrainConfig) -> dict:
-    return dict(template=TEMPLATE_VERSION, max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
+    # the sequence kind only when not chat, so caches made before it existed stay valid
+    return dict(template=TEMPLATE_VERSION, **({"sequence": cfg.sequence} if cfg.sequence != "chat" else {}), max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
                 image_max_pixels=cfg.image_max_pixels, dataset_dir=cfg.dataset_dir)
