@@ -5,6 +5,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -22,8 +23,11 @@ import {
   statusSearchAttribute,
 } from './definitions';
 import { records } from './proxies';
-import { acceptCommand, retryCommand, stageOf, type RunState } from './run-state';
+import { acceptCommand, retryCommand, stageOf, type InFlightStage, type RunState } from './run-state';
 import { runStage, type StageScopes } from './stage-runner';
+
+/** Marks runs that may continue-as-new between two shard batches of a stage (older runs only between stages). */
+export const CONTINUE_WITHIN_STAGE_PATCH = 'continue-as-new-within-stage';
 
 
 /** Carried across continue-as-new; absent on the first execution. */
@@ -78,12 +82,14 @@ export async function adaptDomain(specInput: unknown, resume?: ResumeState): Pro
     state.abortReason = cmd?.reason ?? 'aborted by operator';
     scopes.current?.cancel();
   });
-  setHandler(shardDoneSignal, ({ stage, attempt, shard }) => {
+  setHandler(shardDoneSignal, ({ stage, attempt, shard, shards }) => {
     const st = state.progress.stages.find((s) => s.name === stage);
+    if (!st || st.attempt !== attempt) return;
+    // Shards before the running batch are already counted; a late or repeated report changes nothing.
+    const from = state.batchFrom?.[stage] ?? 0;
     const seen = (state.shardsSeen[stage] ??= []);
-    if (!st || st.attempt !== attempt || seen.includes(shard)) return;
-    seen.push(shard);
-    st.shardsDone = Math.max(st.shardsDone, seen.length);
+    for (const s of shards ?? (shard === undefined ? [] : [shard])) if (s >= from && !seen.includes(s)) seen.push(s);
+    st.shardsDone = Math.max(st.shardsDone, from + seen.length);
   });
 
   const setStatus = (status: RunProgress['status']) => {
@@ -101,11 +107,22 @@ export async function adaptDomain(specInput: unknown, resume?: ResumeState): Pro
     }
   }
 
+  // Between two shard batches: a stage of a million items runs thousands of shards, and even
+  // batched progress signals would carry one history past the limit within the stage.
+  const checkpoint = async (at: InFlightStage, batchEvents: number) => {
+    const { continueAsNewSuggested, historyLength } = workflowInfo();
+    // Room for two more batches like the last one, so the limit holds with a margin.
+    if (!(continueAsNewSuggested || historyLength + 2 * batchEvents > spec.runtime.maxHistoryEvents)) return;
+    if (!patched(CONTINUE_WITHIN_STAGE_PATCH)) return; // a run begun before this: as it did then
+    state.inFlight = at;
+    await continueAsNew<typeof adaptDomain>(specInput, { state });
+  };
+
   for (const name of spec.pipeline) {
     const st = stageOf(state, name);
     if (st.status === 'succeeded' || st.status === 'skipped') continue;
     setStatus('running');
-    const outcome = await runStage(state, spec, name, scopes, setStatus);
+    const outcome = await runStage(state, spec, name, scopes, setStatus, checkpoint);
     if (outcome === 'aborted') break;
     const { continueAsNewSuggested, historyLength } = workflowInfo();
     if (continueAsNewSuggested || historyLength > spec.runtime.maxHistoryEvents) {

@@ -10,8 +10,11 @@ export const skipStageSignal = defineSignal<[SkipStageCommand]>('skipStage');
 export const abortSignal = defineSignal<[AbortCommand?]>('abort');
 export const progressQuery = defineQuery<RunProgress>('progress');
 
-/** Sent by a shard-batch child to its parent after each shard, for the progress query. */
-export const shardDoneSignal = defineSignal<[{ stage: StageName; attempt: number; shard: number }]>('shardDone');
+/**
+ * Sent by a shard-batch child to its parent for the progress query: `shards` done since its last
+ * report, a few reports per batch (children begun before batching sent one `shard` each).
+ */
+export const shardDoneSignal = defineSignal<[{ stage: StageName; attempt: number; shard?: number; shards?: number[] }]>('shardDone');
 
 export const domainSearchAttribute = defineSearchAttributeKey('AdamllmDomain', SearchAttributeType.KEYWORD);
 export const statusSearchAttribute = defineSearchAttributeKey('AdamllmStatus', SearchAttributeType.KEYWORD);

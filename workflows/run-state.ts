@@ -11,8 +11,26 @@ export interface RunState {
   commands: Partial<Record<StageName, OperatorCommand>>;
   abortRequested: boolean;
   abortReason?: string;
-  /** shards already reported done in the current attempt, per stage */
+  /**
+   * Shards reported done, per stage: of the running batch only (new runs; shards before the
+   * batch are counted in shardsDone when it ends), or of the whole attempt (runs begun before
+   * batched progress). Either way at most a batch's or an attempt's shard indices.
+   */
   shardsSeen: Partial<Record<StageName, number[]>>;
+  /** the first shard of the running batch, per stage: earlier shards are already counted */
+  batchFrom?: Partial<Record<StageName, number>>;
+  /** a stage attempt cut by continue-as-new between two shard batches, resumed by the next run */
+  inFlight?: InFlightStage;
+}
+
+export interface InFlightStage {
+  stage: StageName;
+  attempt: number;
+  /** the attempt's settings (an operator's patch included) */
+  settings: unknown;
+  shardCount: number;
+  /** the first shard not yet run */
+  from: number;
 }
 
 export function stageOf(state: RunState, name: StageName): StageProgress {

@@ -7,6 +7,7 @@ import {
   CancellationScope,
   ChildWorkflowFailure,
   condition,
+  ContinueAsNew,
   executeChild,
   isCancellation,
   log,
@@ -21,7 +22,7 @@ import type { RunProgress, StageRef } from '../core/types';
 import { records } from './proxies';
 import { toRetryPolicy, type ActivityRetry } from './retry';
 import { runShards } from './run-shards';
-import { stageOf, type RunState } from './run-state';
+import { stageOf, type InFlightStage, type RunState } from './run-state';
 
 
 interface CommonSettings {
@@ -51,32 +52,52 @@ export interface StageScopes {
   current?: CancellationScope;
 }
 
+/**
+ * Called between two shard batches with where the attempt stands; continues the run as new when
+ * its history would otherwise grow past the limit (it then never returns). `batchEvents` is how
+ * many events the last batch added, so the check can stop before the next one overshoots.
+ */
+export type BatchCheckpoint = (at: InFlightStage, batchEvents: number) => Promise<void>;
+
 export async function runStage(
   state: RunState,
   spec: TRunSpec,
   name: StageName,
   scopes: StageScopes,
   setStatus: (s: RunProgress['status']) => void,
+  checkpoint?: BatchCheckpoint,
 ): Promise<StageOutcome> {
   const st = stageOf(state, name);
   let settings = spec.stages[name] as unknown as CommonSettings;
+  // An attempt the previous run continued-as-new in the middle of goes on where it stopped.
+  let resumed = state.inFlight?.stage === name ? state.inFlight : undefined;
+  state.inFlight = undefined;
   for (;;) {
     if (state.abortRequested) return 'aborted';
-    const attempt = st.attempt + 1;
-    Object.assign(st, { status: 'running', attempt, shardsDone: 0, shardsTotal: 0, error: undefined });
-    state.shardsSeen[name] = [];
-    await records.beginStageAttempt({ runId: state.progress.runId, stage: name, attempt, settings });
+    let attempt: number;
+    if (resumed) {
+      attempt = resumed.attempt;
+      settings = resumed.settings as CommonSettings;
+    } else {
+      attempt = st.attempt + 1;
+      Object.assign(st, { status: 'running', attempt, shardsDone: 0, shardsTotal: 0, error: undefined });
+      state.shardsSeen[name] = [];
+      await records.beginStageAttempt({ runId: state.progress.runId, stage: name, attempt, settings });
+    }
     const ref: StageRef = { runId: state.progress.runId, stage: name, attempt, settings };
+    const from = resumed;
+    resumed = undefined;
     try {
       const scope = new CancellationScope();
       scopes.current = scope;
       // An abort that arrived while the attempt was being recorded finds no scope to cancel yet.
       if (state.abortRequested) scope.cancel();
-      const result = await scope.run(() => executeStage(state, ref, settings));
+      const result = await scope.run(() => executeStage(state, ref, settings, from, checkpoint));
       await records.completeStageAttempt({ runId: ref.runId, stage: name, attempt, result });
       Object.assign(st, { status: 'succeeded', counts: result.counts, reasons: result.reasons, outputs: result.outputs });
       return 'succeeded';
     } catch (err) {
+      if (err instanceof ContinueAsNew) throw err; // not a failure: the next run resumes this attempt
       if (state.abortRequested && isCancellation(err)) {
         await records.failStageAttempt({ runId: ref.runId, stage: name, attempt, message: 'aborted by operator', cancelled: true });
         st.status = 'aborted';
@@ -115,7 +136,7 @@ export async function runStage(
   }
 }
 
-async function executeStage(state: RunState, ref: StageRef, settings: CommonSettings) {
+async function executeStage(state: RunState, ref: StageRef, settings: CommonSettings, resumed?: InFlightStage, checkpoint?: BatchCheckpoint) {
   const def = stageDefinitions[ref.stage];
   const taskQueue = TASK_QUEUES[queueFor(ref.stage, settings)];
   const retry = { ...toRetryPolicy(settings.retry), nonRetryableErrorTypes };
@@ -124,13 +145,18 @@ async function executeStage(state: RunState, ref: StageRef, settings: CommonSett
   const fin = proxyActivities<Activities>({ taskQueue, retry, startToCloseTimeout: `${def.finalizeTimeoutMinutes} minutes` });
   const st = stageOf(state, ref.stage);
 
-  const plan = await acts.planStage(ref);
-  st.shardsTotal = plan.shardCount;
-  if (def.sharded && plan.shardCount > 0) {
+  const shardCount = resumed ? resumed.shardCount : (await acts.planStage(ref)).shardCount;
+  st.shardsTotal = shardCount;
+  if (def.sharded && shardCount > 0) {
     const perChild = settings.shardsPerChild ?? 64;
     const { workflowId } = workflowInfo();
-    for (let from = 0, batch = 0; from < plan.shardCount; from += perChild, batch++) {
-      const to = Math.min(plan.shardCount, from + perChild);
+    for (let from = resumed?.from ?? 0; from < shardCount; from += perChild) {
+      const to = Math.min(shardCount, from + perChild);
+      const batch = Math.floor(from / perChild);
+      const eventsBefore = workflowInfo().historyLength;
+      // Progress signals of this batch count from its first shard (see the shardDone handler).
+      (state.batchFrom ??= {})[ref.stage] = from;
+      state.shardsSeen[ref.stage] = [];
       await executeChild(runShards, {
         workflowId: `${workflowId}/${ref.stage}/attempt-${ref.attempt}/batch-${batch}`,
         taskQueue: TASK_QUEUES.workflow,
@@ -139,7 +165,7 @@ async function executeStage(state: RunState, ref: StageRef, settings: CommonSett
             ref,
             from,
             to,
-            shardCount: plan.shardCount,
+            shardCount,
             concurrency: settings.shardConcurrency ?? 4,
             taskQueue,
             heartbeatTimeoutSeconds,
@@ -150,7 +176,10 @@ async function executeStage(state: RunState, ref: StageRef, settings: CommonSett
         ],
       });
       st.shardsDone = Math.max(st.shardsDone, to);
-      await records.recordShardProgress({ runId: ref.runId, stage: ref.stage, shardsDone: st.shardsDone, shardsTotal: plan.shardCount });
+      await records.recordShardProgress({ runId: ref.runId, stage: ref.stage, shardsDone: st.shardsDone, shardsTotal: shardCount });
+      if (to < shardCount && checkpoint) {
+        await checkpoint({ stage: ref.stage, attempt: ref.attempt, settings, shardCount, from: to }, workflowInfo().historyLength - eventsBefore);
+      }
     }
   }
   return fin.finalizeStage(ref);

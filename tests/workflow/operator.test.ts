@@ -126,3 +126,29 @@ test('continue-as-new between stages keeps one run with one history in Postgres'
   for await (const w of h.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}' AND AdamllmStatus = 'succeeded' AND AdamllmDomain = 'food'` })) found.push(w.workflowId);
   expect(found).toEqual([handle.workflowId]);
 });
+
+test('a stage of many shard batches continues-as-new between batches and resumes where it stopped', async () => {
+  const m = await sampleDataset({ count: 24 });
+  const spec = specFor(m, { runtime: { maxHistoryEvents: 60, searchAttributes: true } });
+  Object.assign((spec.stages as { ingest: Record<string, unknown> }).ingest, { shardSize: 2, shardsPerChild: 2 }); // 12 shards in 6 batches
+  const handle = await startRun(h.client, spec);
+  const result: RunProgress = await handle.result();
+  expect(result.status).toBe('succeeded');
+  expect(stage(result, 'ingest')).toMatchObject({ status: 'succeeded', attempt: 1, shardsDone: 12, shardsTotal: 12, counts: { in: 24, out: 24, filtered: 0, failed: 0 } });
+
+  // Every batch child started exactly once, from several executions of the run.
+  const batchesByRun: string[][] = [];
+  for await (const w of h.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+    const history = await h.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    batchesByRun.push(
+      (history.events ?? [])
+        .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? '')
+        .filter((id) => id.includes('/ingest/'))
+        .map((id) => id.split('/').pop()!),
+    );
+  }
+  expect(batchesByRun.filter((b) => b.length > 0).length).toBeGreaterThan(1);
+  expect(batchesByRun.flat().sort()).toEqual(['batch-0', 'batch-1', 'batch-2', 'batch-3', 'batch-4', 'batch-5']);
+  const attempts = await h.db.stageAttempt.findMany({ where: { stage: { runId: result.runId, name: 'ingest' } } });
+  expect(attempts.map((a) => a.status)).toEqual(['SUCCEEDED']);
+});
