@@ -1,10 +1,13 @@
 // Filter with rules: empty, overlong and duplicate tasks are rejected. Each decision is a
 // Verdict row linked to its task (unique per task), the same table the model judge fills.
 import type { TFilterSettings } from '../../core/spec';
+import { insertRows } from '../db/insert-rows';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { accounted, acceptedCount } from '../stage/counts';
 
 export const RULES_JUDGE_VERSION = 'rules-v1';
+
+const VERDICT_COLUMNS = { taskId: 'text', judge: 'text', judgeVersion: 'text', label: '"VerdictLabel"', raw: 'text', kept: 'boolean', reason: 'text' } as const;
 
 interface TaskText {
   question: string | null;
@@ -57,7 +60,7 @@ export const rulesFilterStage: StageImplementation<'filter'> = {
       return { taskId: t.id, judge: 'rules', judgeVersion: RULES_JUDGE_VERSION, label: reason ? ('NO' as const) : ('YES' as const), raw: reason ?? 'ok', kept: !reason, reason };
     });
     // A verdict already written by an earlier try of this shard stands (unique on taskId).
-    await ctx.db.verdict.createMany({ data: verdicts, skipDuplicates: true });
+    await insertRows(ctx.db, 'Verdict', VERDICT_COLUMNS, verdicts);
     ctx.heartbeat({ shard, done: tasks.length });
     return { processed: tasks.length };
   },

@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { ErrorTypes } from '../../core/errors';
 import type { StageResult } from '../../core/types';
 import { Prisma } from '../db/client';
+import { insertRows } from '../db/insert-rows';
 import { failure } from '../errors';
 import { requireDataset, shardRange, type StageContext, type StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
@@ -25,6 +26,8 @@ async function realRoot(imageRoot: string): Promise<string> {
     throw failure(ErrorTypes.InvalidInput, `dataset.imageRoot: folder ${imageRoot} does not exist`);
   }
 }
+
+const ITEM_COLUMNS = { datasetId: 'text', sourceIndex: 'int', imagePath: 'text', caption: 'text', instruction: 'text', status: '"ItemStatus"', reason: 'text' } as const;
 
 function toItem(datasetId: string, r: SourceRow): Prisma.ItemCreateManyInput {
   return {
@@ -49,7 +52,7 @@ export const ingestStage: StageImplementation<'ingest'> = {
     });
   },
 
-  /** Streams rows into Item (idempotent: skipDuplicates on (dataset, sourceIndex)); resumes after the rows already written. */
+  /** Streams rows into Item (idempotent: a row already there by (dataset, sourceIndex) is skipped); resumes after the rows already written. */
   async plan(ctx) {
     const ds = ctx.spec.dataset;
     const root = await realRoot(ds.imageRoot);
@@ -65,7 +68,7 @@ export const ingestStage: StageImplementation<'ingest'> = {
     let batch: Prisma.ItemCreateManyInput[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      await ctx.db.item.createMany({ data: batch, skipDuplicates: true });
+      await insertRows(ctx.db, 'Item', ITEM_COLUMNS, batch as unknown as Record<string, unknown>[]);
       batch = [];
       ctx.heartbeat({ rowsWritten: total });
     };

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { RULES_SYNTHESIZER_VERSION, synthesizeByRules } from '../../core/rules-synth';
 import type { Triplet } from '../../core/compose/compose';
 import type { Prisma } from '../db/client';
+import { insertRows } from '../db/insert-rows';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { accounted, acceptedCount, planOverAcceptedItems } from '../stage/counts';
 
@@ -12,6 +13,24 @@ export function tripletHash(t: Triplet): string {
   const norm = (s: string) => s.toLowerCase().replace(/\s+/gu, ' ').trim();
   return createHash('sha256').update([t.question, t.informative, t.precise].map(norm).join('\u0000')).digest('hex');
 }
+
+const TASK_COLUMNS = {
+  runId: 'text',
+  itemId: 'text',
+  synId: 'int',
+  synthesizer: 'text',
+  synthesizerVersion: 'text',
+  promptFormat: 'text',
+  status: '"TaskStatus"',
+  reason: 'text',
+  rule: 'text',
+  question: 'text',
+  informative: 'text',
+  precise: 'text',
+  rawOutput: 'text',
+  finishReason: 'text',
+  taskHash: 'text',
+} as const;
 
 export const rulesSynthesizeStage: StageImplementation<'synthesize'> = {
   async reset(ctx) {
@@ -35,7 +54,8 @@ export const rulesSynthesizeStage: StageImplementation<'synthesize'> = {
       if (!r.ok) return { ...base, status: 'FILTERED', reason: r.reason };
       return { ...base, status: 'OK', rule: r.rule, ...r.triplet, rawOutput: JSON.stringify(r.triplet), finishReason: 'stop', taskHash: tripletHash(r.triplet) };
     });
-    await ctx.db.synthTask.createMany({ data: rows, skipDuplicates: true });
+    // unique on (run, item): a task an earlier try of this shard wrote stands
+    await insertRows(ctx.db, 'SynthTask', TASK_COLUMNS, rows as unknown as Record<string, unknown>[]);
     ctx.heartbeat({ shard, done: rows.length });
     return { processed: rows.length };
   },
