@@ -44,6 +44,11 @@ test('a run with corrupt, truncated, empty, missing, escaping, oversize and dupl
   expect(byName.compose.counts).toEqual({ in: accepted, out: accepted - 1, filtered: 1, failed: 0 });
   expect(byName.compose.outputs).toEqual({ withSyntheticTask: accepted - 1 - dupes, captionOnly: dupes });
 
+  // keptId numbers the items with a triplet in synId order, across compose's shards.
+  const numbered = await h.db.trainingRow.findMany({ where: { runId: result.runId, keptId: { not: null } }, select: { keptId: true }, orderBy: { synId: 'asc' } });
+  expect(numbered.map((r) => r.keptId)).toEqual(numbered.map((_, i) => i));
+  expect(numbered).toHaveLength(accepted - 1);
+
   // Postgres holds the same history.
   const run = await h.db.run.findUniqueOrThrow({ where: { id: result.runId }, include: { stages: true } });
   expect(run.status).toBe('SUCCEEDED');
