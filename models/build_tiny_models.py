@@ -30,43 +30,19 @@ import numpy as np
 import onnxruntime as ort
 import torch
 from PIL import Image
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers import (PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen2VLConfig,
+from tokenizers import Tokenizer
+from transformers import (Qwen2Config, Qwen2ForCausalLM,
                           Qwen2VLForConditionalGeneration)
-from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-# The ONNX export (graphs in the transformers.js layout) is the trainer's, shared with this build.
+# The tokenizer, the Qwen2-VL config and the HF folder fixes (init_model), and the ONNX export
+# (graphs in the transformers.js layout) are the trainer's, shared with this build.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
-from adamllm_trainer.onnx_export import export_lm, export_vl, lift_text_config  # noqa: E402
+from adamllm_trainer.init_model import (make_hf_tokenizer, make_image_processor, random_vl,  # noqa: E402
+                                        save_hf_folder, text_settings, train_tokenizer, vl_config)
+from adamllm_trainer.onnx_export import export_lm, export_vl  # noqa: E402
 
 SEED = 0
 VOCAB_SIZE = 2048  # including the 14 special tokens
-SPECIAL_TOKENS = [
-    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
-    "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
-    "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
-]
-# Qwen2's own pre-tokenizer split, so the tokenizer behaves like a real Qwen2 one.
-QWEN2_SPLIT = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
-               r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
-# The Qwen2-VL chat template (messages with string content or lists of image/video/text parts).
-CHAT_TEMPLATE = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
-    "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}"
-    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}"
-    "<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif content['type'] == 'video' or 'video' in content %}"
-    "{% set video_count.value = video_count.value + 1 %}"
-    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}"
-    "<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 CORPUS_FILE = Path(__file__).with_name("tiny_corpus.txt")  # a few KB of plain English
 SUBJECTS = ["the cat", "a dog", "my friend", "the teacher", "our team", "the old man", "a bird",
             "the engineer", "the doctor", "a student", "the farmer", "the pilot"]
@@ -97,68 +73,10 @@ def build_corpus() -> list[str]:
     return lines
 
 
-def train_tokenizer() -> Tokenizer:
-    """Train a byte-level BPE with Qwen2's normaliser/pre-tokeniser/decoder; the special
-    tokens come last (as in real Qwen2 vocabularies)."""
-    tok = Tokenizer(models.BPE())
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE - len(SPECIAL_TOKENS), min_frequency=1,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
-    tok.train_from_iterator(build_corpus(), trainer=trainer)
-    tok.add_special_tokens(SPECIAL_TOKENS)
-    return tok
-
-
-def make_hf_tokenizer(tok: Tokenizer) -> PreTrainedTokenizerFast:
-    """Wrap the trained tokenizer the way Qwen2-VL-Instruct configures it: eos <|im_end|>,
-    pad <|endoftext|>, no bos; left padding for batched generation."""
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>",
-                                   pad_token="<|endoftext|>", padding_side="left",
-                                   model_max_length=32768, chat_template=CHAT_TEMPLATE)
-
-
-def save_tokenizer(hf_tok: PreTrainedTokenizerFast, folder: Path) -> None:
-    """Save tokenizer.json + tokenizer_config.json.  transformers 5.x writes the chat template
-    to chat_template.jinja only, but transformers.js reads it from tokenizer_config.json."""
-    hf_tok.save_pretrained(folder)
-    cfg_path = folder / "tokenizer_config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg.update(tokenizer_class="Qwen2Tokenizer", chat_template=CHAT_TEMPLATE)
-    cfg_path.write_text(json.dumps(cfg, indent=2))
-
-
-def text_settings(tok: Tokenizer) -> dict:
-    """Text-model sizes shared by both models (hidden 128, 2 layers, 4 heads, 2 KV heads)."""
-    return dict(vocab_size=tok.get_vocab_size(), hidden_size=128, intermediate_size=256,
-                num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
-                max_position_embeddings=4096, rms_norm_eps=1e-6,
-                bos_token_id=tok.token_to_id("<|endoftext|>"),
-                eos_token_id=tok.token_to_id("<|im_end|>"),
-                pad_token_id=tok.token_to_id("<|endoftext|>"))
-
-
 def build_models(tok: Tokenizer) -> tuple[Qwen2VLForConditionalGeneration, Qwen2ForCausalLM]:
-    """Random-weight Qwen2-VL and Qwen2, initialised by HF's own init under the fixed seed."""
+    """Random-weight Qwen2-VL and Qwen2 (text 128 wide, 2 layers), HF's own init under the fixed seed."""
     text = text_settings(tok)
-    # M-RoPE sections must add up to head_dim / 2 = 16 (the 7B default [16, 24, 24] needs 128).
-    rope = {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [4, 6, 6]}
-    vl_cfg = Qwen2VLConfig(
-        text_config={**text, "rope_parameters": rope},
-        vision_config=dict(depth=2, embed_dim=64, num_heads=4, mlp_ratio=4, hidden_size=128,
-                           patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
-        image_token_id=tok.token_to_id("<|image_pad|>"),
-        video_token_id=tok.token_to_id("<|video_pad|>"),
-        vision_start_token_id=tok.token_to_id("<|vision_start|>"),
-        vision_end_token_id=tok.token_to_id("<|vision_end|>"),
-        tie_word_embeddings=False)
-    torch.manual_seed(SEED)
-    vl = Qwen2VLForConditionalGeneration(vl_cfg).eval()
+    vl = random_vl(vl_config(tok, text), SEED)
     torch.manual_seed(SEED + 1)
     lm = Qwen2ForCausalLM(Qwen2Config(**text, rope_parameters={"rope_type": "default",
                                                                "rope_theta": 1000000.0},
@@ -167,35 +85,6 @@ def build_models(tok: Tokenizer) -> tuple[Qwen2VLForConditionalGeneration, Qwen2
 
 
 # ----------------------------------------------------------------------------- config files
-
-def save_hf_folder(model, hf_tok, folder: Path, processor=None) -> None:
-    """HF save, then the fixes transformers.js needs: text settings at the top of config.json
-    (transformers 5.x nests them under text_config), a generation config that stops on
-    <|im_end|>/<|endoftext|>, and a preprocessor_config.json it understands."""
-    model.generation_config.update(do_sample=False, eos_token_id=[
-        hf_tok.convert_tokens_to_ids("<|im_end|>"), hf_tok.convert_tokens_to_ids("<|endoftext|>")],
-        pad_token_id=hf_tok.pad_token_id, bos_token_id=None)
-    model.save_pretrained(folder)
-    save_tokenizer(hf_tok, folder)
-    lift_text_config(folder)
-    if processor is not None:
-        (folder / "preprocessor_config.json").write_text(json.dumps(processor_config(processor), indent=2))
-
-
-def make_image_processor() -> Qwen2VLImageProcessorPil:
-    """The PIL-backed Qwen2-VL image processor (AutoProcessor would import torchvision)."""
-    return Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=448 * 448)
-
-
-def processor_config(proc: Qwen2VLImageProcessorPil) -> dict:
-    """preprocessor_config.json in the form both transformers.js and transformers read."""
-    return dict(processor_class="Qwen2VLProcessor", image_processor_type="Qwen2VLImageProcessor",
-                do_resize=True, resample=3, do_rescale=True, rescale_factor=1 / 255,
-                do_normalize=True, image_mean=list(proc.image_mean), image_std=list(proc.image_std),
-                do_convert_rgb=True, patch_size=14, temporal_patch_size=2, merge_size=2,
-                min_pixels=56 * 56, max_pixels=448 * 448,
-                size={"shortest_edge": 56 * 56, "longest_edge": 448 * 448})
-
 
 # ----------------------------------------------------------------------------- references/checks
 
@@ -302,7 +191,7 @@ def main() -> None:
     start = time.time()
     seed_everything()
 
-    tok = train_tokenizer()
+    tok = train_tokenizer(build_corpus(), VOCAB_SIZE)
     hf_tok = make_hf_tokenizer(tok)
     vl, lm = build_models(tok)
     proc = make_image_processor()

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=models/out
 stamp="$out/.built-from"
-want=$(cat models/build_tiny_models.py models/requirements.txt models/tiny_corpus.txt trainer/requirements.txt trainer/adamllm_trainer/onnx_export.py | sha256sum | cut -d' ' -f1)
+want=$(cat models/build_tiny_models.py models/requirements.txt models/tiny_corpus.txt trainer/requirements.txt trainer/adamllm_trainer/onnx_export.py trainer/adamllm_trainer/init_model.py | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 ADAMLLM_PYTHON= bash scripts/setup-python.sh
 echo "models: building tiny Qwen2-VL and Qwen2 into $out"

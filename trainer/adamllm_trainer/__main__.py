@@ -4,6 +4,8 @@ python -m adamllm_trainer export-onnx --config CONFIG   (output_dir/hf -> output
 python -m adamllm_trainer validate --config CONFIG [--onnx DIR]
 python -m adamllm_trainer inspect --config CONFIG [--row N]   (a rendered example: tokens, labels)
 python -m adamllm_trainer diff-weights --base DIR --checkpoint DIR   (which tensors training changed)
+python -m adamllm_trainer init-model --corpus FILE [FILE ...] --out DIR [--vocab-size N --hidden N --layers N --vision-depth N --seed N]
+   (a new Qwen2-VL: a tokenizer trained on the corpus, random weights; see init_model.py)
 
 Exit codes: 0 done; 2 bad config or input data (retrying cannot help); 3 export validation
 failed; 143 stopped by SIGTERM after a checkpoint; 1 anything else. Under torchrun the
@@ -39,7 +41,29 @@ def main(argv=None) -> int:
     w = sub.add_parser("diff-weights", help="fractions of the base model's tensors and elements a checkpoint changed, trainable and frozen")
     w.add_argument("--base", required=True)
     w.add_argument("--checkpoint", required=True, help="a checkpoint folder or an exported HF folder")
+    n = sub.add_parser("init-model", help="a new Qwen2-VL folder: a tokenizer trained on a corpus, random weights")
+    n.add_argument("--corpus", required=True, nargs="+", help="text files; every non-empty line is a training sentence")
+    n.add_argument("--out", required=True)
+    n.add_argument("--vocab-size", type=int, default=2048)
+    n.add_argument("--hidden", type=int, default=128)
+    n.add_argument("--layers", type=int, default=2)
+    n.add_argument("--vision-depth", type=int, default=2)
+    n.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.command == "init-model":
+        from pathlib import Path
+
+        from .init_model import init_model
+
+        if args.hidden % 8 or args.hidden < 32:
+            emit("error", type="config", message=f"init-model: --hidden {args.hidden} must be a multiple of 8, at least 32 (4 heads, M-RoPE sections)")
+            return EXIT["config"]
+        try:
+            emit("init", **init_model(args.corpus, Path(args.out), args.vocab_size, args.hidden, args.layers, args.vision_depth, args.seed))
+        except (OSError, ValueError) as e:
+            emit("error", type="config", message=f"init-model: {e}")
+            return EXIT["config"]
+        return 0
     if args.command == "diff-weights":
         from .weights import diff_weights
 
