@@ -1,6 +1,6 @@
 // `python -m adamllm_trainer init-model`: a new Qwen2-VL from a corpus (the CPU demo's world
-// starts its general model here). Its tokenizer learns the corpus' words, the same arguments give
-// the same files, and the folder is a base model the trainer encodes rows for.
+// starts its general model here). Its tokenizer learns the corpus' words, and the same arguments
+// give the same files.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
