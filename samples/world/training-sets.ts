@@ -1,0 +1,94 @@
+// What the world's own models learn from (issue #11, steps before adaptDomain): the corpus the
+// tokenizer is trained on, the general base model's training rows (the stand-in for a general
+// MLLM's instruction data) and the synthesizer's training rows (method.md §5.2, via
+// core/synth/seed-set.ts). The benchmark never enters any of them.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { synthesizerSet, type SeedImage, type SynthesizerSet } from '../../core/synth/seed-set';
+import type { GeneralTask } from './general-tasks';
+import type { World } from './world';
+
+/** One row of general/seed.json. */
+export interface SeedRow {
+  image: string;
+  caption: string;
+  tasks: Pick<GeneralTask, 'type' | 'question' | 'informative' | 'precise'>[];
+}
+
+type ChatRow = { images: string[]; messages: { role: 'user' | 'assistant'; content: string }[] };
+
+/** The seed rows as the synthesizer recipe takes them: each task gives one precise and one informative QA. */
+export function seedImagesOf(rows: readonly SeedRow[]): SeedImage[] {
+  return rows.map((r) => ({
+    image: r.image,
+    caption: r.caption,
+    precise: r.tasks.map((t) => ({ question: t.question, answer: t.precise, task: t.type })),
+    informative: r.tasks.map((t) => ({ question: t.question, answer: t.informative, task: t.type })),
+  }));
+}
+
+/**
+ * The general base model's rows: describe the image, then answer its tasks as a general assistant
+ * does, in sentences (the informative answer), except multiple choice, answered by the letter.
+ * A benchmark scores recall of the label's words in the answer (open), yes/no (closed) or the
+ * letter (choice), so both forms score when right.
+ */
+export function baseRowsOf(rows: readonly SeedRow[]): ChatRow[] {
+  return rows.map((r) => ({
+    images: [r.image],
+    messages: [
+      { role: 'user', content: '<image>\nDescribe the image.' },
+      { role: 'assistant', content: r.caption },
+      ...r.tasks.flatMap((t) => [
+        { role: 'user' as const, content: t.question },
+        { role: 'assistant' as const, content: t.type === 'choice' ? t.precise : t.informative },
+      ]),
+    ],
+  }));
+}
+
+/** Every sentence the world's models will read or write, domain captions included (a real tokenizer knows the domain's words; the benchmark is left out). */
+export function corpusOf(seed: readonly SeedRow[], domainCaptions: readonly string[]): string[] {
+  const hints = ['Describe the image.', 'Answer with a precise response.', 'Answer with an informative response.'];
+  return [...hints, ...seed.flatMap((r) => [r.caption, ...r.tasks.flatMap((t) => [t.question, t.informative, t.precise])]), ...domainCaptions];
+}
+
+export interface WorldTrainingFiles {
+  corpus: string;
+  /** the base model's rows (ShareGPT, image paths relative to `imageRoot`) */
+  base: string;
+  /** the synthesizer's train and dev rows (the same form) */
+  synthesizerTrain: string;
+  synthesizerDev: string;
+  /** the folder image paths in those files are relative to */
+  imageRoot: string;
+  counts: { baseRows: number; synthesizer: Pick<SynthesizerSet, 'skipped' | 'blanked'> & { train: number; dev: number } };
+}
+
+/**
+ * Writes the training files of a world into `out`. The blank image of the recipe (a blank
+ * 237x150 JPEG) is written beside the general images' folder and named relatively like them.
+ */
+export async function writeWorldTrainingFiles(world: World, out: string): Promise<WorldTrainingFiles> {
+  const seed = JSON.parse(await fs.readFile(world.paths.generalSeed, 'utf8')) as SeedRow[];
+  const pairs = JSON.parse(await fs.readFile(world.paths.domainPairs, 'utf8')) as ChatRow[];
+  const imageRoot = path.dirname(world.paths.generalSeed);
+  await fs.mkdir(out, { recursive: true });
+  const blank = path.join(out, 'blank.jpg');
+  await fs.writeFile(blank, await sharp({ create: { width: 237, height: 150, channels: 3, background: '#ffffff' } }).jpeg({ quality: 90 }).toBuffer());
+  const synth = synthesizerSet(seedImagesOf(seed), path.relative(imageRoot, blank));
+  const base = baseRowsOf(seed);
+  const files = {
+    corpus: path.join(out, 'corpus.txt'),
+    base: path.join(out, 'base.json'),
+    synthesizerTrain: path.join(out, 'synthesizer-train.json'),
+    synthesizerDev: path.join(out, 'synthesizer-dev.json'),
+  };
+  const domainCaptions = pairs.map((p) => p.messages.find((m) => m.role === 'assistant')?.content ?? '').filter(Boolean);
+  await fs.writeFile(files.corpus, corpusOf(seed, domainCaptions).join('\n') + '\n');
+  await fs.writeFile(files.base, JSON.stringify(base));
+  await fs.writeFile(files.synthesizerTrain, JSON.stringify(synth.train));
+  await fs.writeFile(files.synthesizerDev, JSON.stringify(synth.dev));
+  return { ...files, imageRoot, counts: { baseRows: base.length, synthesizer: { train: synth.train.length, dev: synth.dev.length, skipped: synth.skipped, blanked: synth.blanked } } };
+}
