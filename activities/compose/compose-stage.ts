@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { assembleConversation, composeSynthetic } from '../../core/compose/compose';
 import { TEMPLATE_SET_VERSION } from '../../core/compose/templates';
+import { analyze } from '../db/analyze';
 import { insertRows } from '../db/insert-rows';
 import { requireDataset, shardRange, type StageContext, type StageImplementation } from '../stage/context';
 import { accounted, acceptedCount, planOverAcceptedItems } from '../stage/counts';
@@ -81,6 +82,7 @@ export const composeStage: StageImplementation<'compose'> = {
   },
 
   async plan(ctx) {
+    await analyze(ctx.db, 'SynthTask', 'Verdict'); // written by synthesize and filter, read by every shard
     const plan = await planOverAcceptedItems(ctx);
     await writeKeptOffsets(ctx, plan.shardCount);
     return plan;
@@ -128,6 +130,7 @@ export const composeStage: StageImplementation<'compose'> = {
   },
 
   async finalize(ctx) {
+    await analyze(ctx.db, 'TrainingRow'); // export pages through these rows by keptId
     const dataset = await requireDataset(ctx);
     const total = await acceptedCount(ctx.db, dataset.id);
     const byStatus = await ctx.db.trainingRow.groupBy({ by: ['status'], where: { runId: ctx.runId }, _count: { _all: true } });

@@ -1,6 +1,7 @@
 // Filter with rules: empty, overlong and duplicate tasks are rejected. Each decision is a
 // Verdict row linked to its task (unique per task), the same table the model judge fills.
 import type { TFilterSettings } from '../../core/spec';
+import { analyze } from '../db/analyze';
 import { insertRows } from '../db/insert-rows';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { accounted, acceptedCount } from '../stage/counts';
@@ -32,6 +33,7 @@ export const rulesFilterStage: StageImplementation<'filter'> = {
   },
 
   async plan(ctx) {
+    await analyze(ctx.db, 'SynthTask'); // written by synthesize: the duplicate lookups plan from it
     const dataset = await requireDataset(ctx);
     const total = await ctx.db.synthTask.count({ where: { runId: ctx.runId, status: 'OK' } });
     const items = await acceptedCount(ctx.db, dataset.id);

@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { ErrorTypes } from '../../core/errors';
 import type { StageResult } from '../../core/types';
 import { Prisma } from '../db/client';
+import { analyze } from '../db/analyze';
 import { insertRows } from '../db/insert-rows';
 import { failure } from '../errors';
 import { requireDataset, shardRange, type StageContext, type StageImplementation } from '../stage/context';
@@ -80,6 +81,7 @@ export const ingestStage: StageImplementation<'ingest'> = {
       if (ctx.cancelled.aborted) throw new Error('cancelled');
     }
     await flush();
+    await analyze(ctx.db, 'Item'); // the shards' range queries plan from these rows
     await ctx.db.dataset.update({ where: { id: dataset.id }, data: { rowCount: total } });
     return { total, shardCount: Math.ceil(total / ctx.settings.shardSize) };
   },
@@ -141,6 +143,7 @@ export const ingestStage: StageImplementation<'ingest'> = {
       FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY "sourceIndex") AS rn FROM "Item"
             WHERE "datasetId" = ${dataset.id} AND status = 'ACCEPTED') r
       WHERE i.id = r.id`;
+    await analyze(ctx.db, 'Item'); // every item's status and synId changed: the later stages read by them
     const result = await ingestCounts(ctx, dataset.id);
     if (result.counts.out === 0) {
       throw failure(ErrorTypes.DatasetEmpty, `ingest accepted no item out of ${result.counts.in}: ${JSON.stringify(result.reasons)}`);
