@@ -186,6 +186,9 @@ async function main(): Promise<void> {
   const dbName = `adamllm_bench_scale_${process.pid}`;
   const [server, url] = await Promise.all([startTemporalDevServer({ stateDir: path.join(work, 'temporal') }), createDatabase(serverUrl, dbName)]);
   const workers: WorkerProc[] = [];
+  // Ctrl-C stops the run and still takes down the workers, the server and the database
+  let interrupted = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => (interrupted = true));
   try {
     await migrate(url);
     const sizeBefore = await dbSize(url);
@@ -218,6 +221,7 @@ async function main(): Promise<void> {
     void result.finally(() => (done = true)).catch(() => undefined);
     let lastLog = 0;
     while (!done) {
+      if (interrupted) throw new Error('interrupted');
       for (const w of workers) w.maxRssKb = Math.max(w.maxRssKb, memOf(w.child.pid!)?.rssKb ?? 0);
       if (performance.now() - lastLog > 30_000) {
         lastLog = performance.now();
