@@ -200,11 +200,17 @@ async function main(): Promise<void> {
     fs.writeFileSync(specFile, JSON.stringify({ version: 1, domain: 'bench', dataset: { format: 'sharegpt', path: ds.annotationFile, imageRoot: ds.imageRoot } }, null, 2));
     const workflowId = `scale-${items}`;
     const temporalPids = pidsWith(path.join(work, 'temporal', 'temporal.db'));
+    // This database's backends, sampled every second: a pooled connection that closes during the
+    // run (idle between stages) takes its CPU time with it, so the last reading of each counts.
+    const backends = new Map<number, number>();
+    const pgCpu = () => {
+      for (const pid of pidsWith(dbName)) backends.set(pid, cpuOf(pid) || (backends.get(pid) ?? 0));
+      return [...backends.values()].reduce((a, b) => a + b, 0);
+    };
     const cpuProcs = () => ({
       ...Object.fromEntries(workers.map((w) => [`${w.queue} worker`, cpuOf(w.child.pid!)])),
       'temporal server': temporalPids.reduce((a, p) => a + cpuOf(p), 0),
-      // this database's backends (the workers' pools live for the whole run)
-      postgres: pidsWith(dbName).reduce((a, p) => a + cpuOf(p), 0),
+      postgres: pgCpu(),
       'this bench': cpuOf(process.pid),
       machine: machineBusy(),
     });
@@ -223,6 +229,7 @@ async function main(): Promise<void> {
     while (!done) {
       if (interrupted) throw new Error('interrupted');
       for (const w of workers) w.maxRssKb = Math.max(w.maxRssKb, memOf(w.child.pid!)?.rssKb ?? 0);
+      pgCpu();
       if (performance.now() - lastLog > 30_000) {
         lastLog = performance.now();
         const p = await handle.query<RunProgress>('progress').catch(() => undefined);
