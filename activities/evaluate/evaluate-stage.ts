@@ -139,7 +139,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     const maxNewTokens = (e.setup as { maxNewTokens: number }).maxNewTokens;
     const image = { family: s.promptFamily, minPixels: s.minPixels, maxPixels: s.maxPixels };
 
-    const rows: { row: BenchmarkRow; promptHash: string; prompt: ReturnType<typeof evalPrompt>; image?: Uint8Array; error?: string }[] = [];
+    const rows: { row: BenchmarkRow; promptHash: string; prompt: ReturnType<typeof evalPrompt>; image?: Uint8Array; imageSha?: string; error?: string }[] = [];
     try {
       for await (const row of readBenchmark(e.benchmark, task, { from: lo, to: hi })) {
         const input = String(row.fields.input ?? '');
@@ -151,8 +151,9 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
         } catch (err) {
           error = `image unreadable: ${(err as Error).message}`;
         }
-        const promptHash = sha256(canonicalJson({ setup: e.setupHash, prompt: prompt.prompt, image: raw ? sha256(raw) : null }));
-        rows.push({ row, promptHash, prompt, image: raw, error });
+        const imageSha = raw ? sha256(raw) : undefined;
+        const promptHash = sha256(canonicalJson({ setup: e.setupHash, prompt: prompt.prompt, image: imageSha ?? null }));
+        rows.push({ row, promptHash, prompt, image: raw, imageSha, error });
       }
     } catch (err) {
       if (err instanceof BenchmarkFileError) throw failure(ErrorTypes.InvalidInput, err.message);
@@ -217,7 +218,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
         .filter((r) => !r.error && r.image)
         .map((r) => {
           const raw = r.image!;
-          return { item: r, request: { prompt: r.prompt.prompt, chat: r.prompt.chat, images: [preparedImage(async () => raw, sha256(raw), how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext }), mediaDir)] } };
+          return { item: r, request: { prompt: r.prompt.prompt, chat: r.prompt.chat, images: [preparedImage(async () => raw, r.imageSha!, how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext }), mediaDir)] } };
         }),
       write,
       heartbeat: (d) => ctx.heartbeat({ shard, ...d }),
