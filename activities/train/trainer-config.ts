@@ -9,6 +9,9 @@ import type { TRunSpec, TTrainSettings } from '../../core/spec';
 import { projectRoot } from '../../cli/stack/paths';
 import { canonicalJson } from '../bookkeeping/canonical-json';
 
+/** How the trainer turns a row into tokens and loss (the trainer's config.py `sequence`). */
+export type TrainerSequence = 'chat' | 'synthesizer' | 'completion';
+
 export interface TrainerConfig {
   [key: string]: unknown;
 }
@@ -24,11 +27,12 @@ export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolea
   return spec.pipeline.includes('evaluate') && spec.stages.evaluate.models.some((m) => m.model.backend === 'trained' && !m.model.baseUrl);
 }
 
-export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: 'chat' | 'synthesizer' }): TrainerConfig {
+export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: TrainerSequence }): TrainerConfig {
   return {
-    // synthesizer: train a visual instruction synthesizer (method.md §5.3); absent means chat,
-    // so the folder keys of post-training runs are what they were before the option existed
-    ...(o.sequence === 'synthesizer' ? { sequence: 'synthesizer' } : {}),
+    // synthesizer: train a visual instruction synthesizer (method.md §5.3); completion: raw text
+    // prompt + completion rows (a judge); absent means chat, so the folder keys of post-training
+    // runs are what they were before the option existed
+    ...(o.sequence && o.sequence !== 'chat' ? { sequence: o.sequence } : {}),
     base_model: path.resolve(s.baseModel),
     train_file: o.trainFile,
     output_dir: o.outputDir,
