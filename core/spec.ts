@@ -122,6 +122,12 @@ export const ZComposeSettings = z
     ...common,
     templates: z.literal('adamllm-v1').default('adamllm-v1'),
     unjudged: z.enum(['caption-only', 'keep-task']).default('caption-only').describe('what a task with no verdict (filter skipped) yields'),
+    content: z
+      .enum(['caption-and-task', 'caption-only', 'task-only'])
+      .default('caption-and-task')
+      .describe(
+        'what each image yields: caption-and-task is the paper\'s single-stage set (method.md §8); caption-only and task-only are the two stages of the two-stage baseline (train on captions, then on the tasks from that model); caption-only needs no synthesize or filter stage',
+      ),
   })
   .strict();
 

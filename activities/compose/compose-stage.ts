@@ -1,9 +1,11 @@
 // Compose the single-stage training set (method.md §7–8): per accepted item, the caption
 // task plus the synthetic task when the judge kept it; keptId numbers the items that have a
 // triplet in synId order and seeds the placement. One TrainingRow per item, written once.
+// `content` makes the two sets of the two-stage baseline instead: every image's caption task
+// alone (numbered by synId), or the kept synthetic task alone.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assembleConversation, composeSynthetic } from '../../core/compose/compose';
+import { assembleConversation, assembleTaskOnly, composeSynthetic } from '../../core/compose/compose';
 import { TEMPLATE_SET_VERSION } from '../../core/compose/templates';
 import { analyze } from '../db/analyze';
 import { insertRows } from '../db/insert-rows';
@@ -105,18 +107,29 @@ export const composeStage: StageImplementation<'compose'> = {
     // keptId of the first item with a triplet in this shard = triplets before it in synId order.
     let keptId = await keptIdAt(ctx, shard, items[0].synId);
     const rows: Record<string, unknown>[] = [];
+    const content = ctx.settings.content;
     for (const item of items) {
       const synId = item.synId;
       const base = { runId: ctx.runId, itemId: item.id, synId, templateSet: TEMPLATE_SET_VERSION };
+      if (content === 'caption-only') {
+        // every accepted image, tasks or none: numbered by synId, the order export writes in
+        const assembled = assembleConversation(item.instruction ?? '', item.caption ?? '', null, synId);
+        rows.push(assembled.ok ? { ...base, keptId: synId, status: 'INCLUDED', placement: 'start', messages: assembled.messages, image: item.resolvedPath } : { ...base, keptId: synId, status: 'SKIPPED', reason: assembled.reason });
+        continue;
+      }
       if (!item.taskId || item.taskStatus !== 'OK') {
         rows.push({ ...base, status: 'SKIPPED', reason: `no triplet: ${item.taskReason ?? 'not synthesized'}`, taskId: item.taskId });
         continue;
       }
       const keep = item.kept !== null ? item.kept : ctx.settings.unjudged === 'keep-task';
       const pair = composeSynthetic({ question: item.question!, informative: item.informative!, precise: item.precise! }, synId);
-      const assembled = assembleConversation(item.instruction ?? '', item.caption ?? '', keep ? pair : null, keptId);
       const common = { ...base, taskId: item.taskId, keptId, basicTemplate: pair.basicTemplate, rationaleTemplate: pair.rationaleTemplate };
       keptId++;
+      if (content === 'task-only' && !keep) {
+        rows.push({ ...common, status: 'SKIPPED', reason: 'task not kept (task-only set)' });
+        continue;
+      }
+      const assembled = content === 'task-only' ? assembleTaskOnly(pair) : assembleConversation(item.instruction ?? '', item.caption ?? '', keep ? pair : null, common.keptId);
       if (!assembled.ok) {
         rows.push({ ...common, status: 'SKIPPED', reason: assembled.reason });
         continue;

@@ -107,3 +107,17 @@ export function assembleConversation(
   if (tags !== 1) return { ok: false, reason: 'image tag inside message text' };
   return { ok: true, placement, messages };
 }
+
+/**
+ * The second stage of the two-stage baseline: the synthetic pair alone, `<image>\n` on its
+ * question. As in assembleConversation, an `<image>` tag inside the text rejects the item.
+ */
+export function assembleTaskOnly(synthetic: { user: string; assistant: string }): Assembly {
+  const messages: ChatMessage[] = [
+    { role: 'user', content: `<image>\n${synthetic.user}` },
+    { role: 'assistant', content: synthetic.assistant },
+  ];
+  const tags = messages.reduce((n, m) => n + countOccurrences(m.content, '<image>'), 0);
+  if (tags !== 1) return { ok: false, reason: 'image tag inside message text' };
+  return { ok: true, placement: 'start', messages };
+}
