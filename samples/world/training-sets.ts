@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { PyRandom } from '../../core/pyrandom';
 import { synthesizerSet, type SeedImage, type SynthesizerSet } from '../../core/synth/seed-set';
 import type { GeneralTask } from './general-tasks';
 import type { World } from './world';
@@ -29,23 +30,29 @@ export function seedImagesOf(rows: readonly SeedRow[]): SeedImage[] {
 }
 
 /**
- * The general base model's rows: describe the image, then answer its tasks as a general assistant
+ * The general base model's rows: describe the image, and answer its tasks as a general assistant
  * does, in sentences (the informative answer), except multiple choice, answered by the letter.
  * A benchmark scores recall of the label's words in the answer (open), yes/no (closed) or the
- * letter (choice), so both forms score when right.
+ * letter (choice), so both forms score when right. The turns come in an order drawn from the
+ * row's index, the image on the first: an evaluation asks one question right after the image,
+ * and a model that only ever saw "Describe the image." there learns neither to answer a first
+ * question nor to stop after it.
  */
 export function baseRowsOf(rows: readonly SeedRow[]): ChatRow[] {
-  return rows.map((r) => ({
-    images: [r.image],
-    messages: [
-      { role: 'user', content: '<image>\nDescribe the image.' },
-      { role: 'assistant', content: r.caption },
-      ...r.tasks.flatMap((t) => [
-        { role: 'user' as const, content: t.question },
-        { role: 'assistant' as const, content: t.type === 'choice' ? t.precise : t.informative },
+  return rows.map((r, i) => {
+    const turns = [
+      { user: 'Describe the image.', assistant: r.caption },
+      ...r.tasks.map((t) => ({ user: t.question, assistant: t.type === 'choice' ? t.precise : t.informative })),
+    ];
+    new PyRandom(i).shuffle(turns);
+    return {
+      images: [r.image],
+      messages: turns.flatMap((t, j) => [
+        { role: 'user' as const, content: j === 0 ? `<image>\n${t.user}` : t.user },
+        { role: 'assistant' as const, content: t.assistant },
       ]),
-    ],
-  }));
+    };
+  });
 }
 
 /** Every sentence the world's models will read or write, domain captions included (a real tokenizer knows the domain's words; the benchmark is left out). */

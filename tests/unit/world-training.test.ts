@@ -16,14 +16,19 @@ beforeAll(async () => {
 
 const read = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8')) as Row[];
 
-test('base rows: a caption turn, then every task answered; images on disk', () => {
+test('base rows: the caption and every task answered, in a seeded order with the image on the first turn; images on disk', () => {
   const base = read(files.base);
   expect(base).toHaveLength(WORLD_TEST_SIZE.generalImages);
+  const firsts = new Set<string>();
   for (const r of base) {
-    expect(r.messages[0]).toEqual({ role: 'user', content: '<image>\nDescribe the image.' });
+    expect(r.messages[0].content.startsWith('<image>\n')).toBe(true);
+    expect(r.messages.filter((m) => m.content.includes('<image>'))).toHaveLength(1);
+    expect(r.messages.filter((m) => m.role === 'user' && m.content.endsWith('Describe the image.'))).toHaveLength(1);
     expect(r.messages.length).toBeGreaterThanOrEqual(4);
+    firsts.add(r.messages[0].content === '<image>\nDescribe the image.' ? 'caption' : 'task');
     expect(fs.existsSync(path.join(files.imageRoot, r.images[0]))).toBe(true);
   }
+  expect(firsts).toEqual(new Set(['caption', 'task'])); // some rows open with a question, as an evaluation does
 });
 
 test('synthesizer rows: every image is in train or dev, hinted task turns, blanked rows point at the blank image', () => {
