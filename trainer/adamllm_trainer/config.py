@@ -55,8 +55,10 @@ class TrainConfig:
     # chat: the post-training sequence (assistant turns carry the loss). synthesizer: training a
     # visual instruction synthesizer (method.md 5.3): the caption turn is context, and every token
     # after it (user headers, hints, questions, answers, terminators) plus the final
-    # <|endoftext|> carries the loss, so the model writes tasks and then stops
-    sequence: str = "chat"  # chat | synthesizer
+    # <|endoftext|> carries the loss, so the model writes tasks and then stops. completion: raw
+    # text rows {"prompt", "completion"} (the consistency judge, method.md 6): no chat template,
+    # the prompt is context, the completion and the tokenizer's eos after it carry the loss
+    sequence: str = "chat"  # chat | synthesizer | completion
     image_max_pixels: int = 512 * 512
     image_min_pixels: int = 32 * 32
     seed: int = 42
@@ -135,8 +137,8 @@ def check(cfg: TrainConfig) -> None:
         problems.append(f"attn_implementation: {cfg.attn_implementation!r} is not sdpa, flash_attention_2 or eager")
     elif cfg.attn_implementation == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
         problems.append("attn_implementation: flash_attention_2 needs the flash-attn package, which is not installed in this Python (pip install flash-attn, on a GPU machine)")
-    if cfg.sequence not in ("chat", "synthesizer"):
-        problems.append(f"sequence: {cfg.sequence!r} is not chat or synthesizer")
+    if cfg.sequence not in ("chat", "synthesizer", "completion"):
+        problems.append(f"sequence: {cfg.sequence!r} is not chat, synthesizer or completion")
     if cfg.strategy not in ("ddp", "fsdp"):
         problems.append(f"strategy: {cfg.strategy!r} is not ddp or fsdp")
     if cfg.export.dtype not in ("base", "bfloat16", "float16", "float32"):

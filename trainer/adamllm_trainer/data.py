@@ -7,7 +7,9 @@ turn, user turns closed by `<|im_end|>\\n` and an open assistant header, then th
 content and `<|im_end|>\\n`. Only the assistant spans carry labels; everything else is -100.
 `<image>` becomes `<|vision_start|>`, one `<|image_pad|>` per merged patch, `<|vision_end|>`.
 Images are downscaled (NEAREST) to at most image_max_pixels as LLaMA-Factory does, then the
-model's own image processor sizes them.
+model's own image processor sizes them. The completion sequence (a text-only judge) has rows
+{"prompt", "completion"} and no chat format: the raw prompt as context, then the labelled
+completion and eos (Encoder.completion_ids).
 
 What is kept on disk is small: per example its token ids, labels, image grid sizes and image
 paths (about 8 bytes a token: 150k examples x ~1.5k tokens ~ 2 GB, memory-mapped). Pixel
@@ -28,6 +30,7 @@ from .config import TrainConfig
 from .events import TrainerError
 
 TEMPLATE_VERSION = "qwen2vl-sft-v1"
+COMPLETION_VERSION = "prompt-completion-eos-v1"
 SYSTEM = "You are a helpful assistant."
 END_OF_SYNTHESIS = "<|endoftext|>"
 IGNORE = -100
@@ -40,6 +43,11 @@ UNREADABLE = "image unreadable"
 
 def check_row(i: int, row, sequence: str = "chat") -> None:
     """A row the export could not have written is bad input: the run stops, naming the row."""
+    if sequence == "completion":
+        if not isinstance(row, dict) or set(row) != {"prompt", "completion"} or not isinstance(row["prompt"], str) \
+                or not isinstance(row["completion"], str) or not row["completion"]:
+            raise TrainerError("config", f"train_file row {i}: a completion row is {{\"prompt\": text, \"completion\": non-empty text}} and nothing else (no messages, no images)")
+        return
     msgs = row.get("messages") if isinstance(row, dict) else None
     if not isinstance(msgs, list) or not msgs or len(msgs) % 2:
         raise TrainerError("config", f"train_file row {i}: messages must be user/assistant pairs")
@@ -146,8 +154,35 @@ class Encoder:
             raise ImageUnreadable(str(e)) from e
         return self.proc(images=images, return_tensors="pt", size=self.size) if images else None
 
+    def completion_ids(self, row: dict) -> tuple:
+        """(ids, labels) of a completion row: prompt ids, then completion ids and the eos.
+
+        Prompt and completion are tokenized apart, without special tokens: the prompt's ids are
+        then exactly what the onnx backend feeds the judge at inference (the prompt alone,
+        add_special_tokens false; Qwen2 tokenizers add no BOS either way), and no BPE merge can
+        straddle the boundary. The terminator is the tokenizer's eos, labelled: the model learns
+        to stop right after the completion, and the eos is in the generation config's stop list
+        (onnx backend) and is the stop token of a vLLM server, and is skipped from the decoded
+        text. So greedy decoding of a judge trained on " Yes" + eos writes " Yes" then stops (at
+        most 2 new tokens, method.md 6.1), and parseJudgeLabel reads strip(" Yes") = "yes". A
+        newline terminator (what Llama-3 writes there) would work for the judge too, since the
+        label is stripped, but it would stay in the text of any other completion model."""
+        eos = self.tok.eos_token_id
+        if eos is None:
+            raise TrainerError("config", f"sequence completion: the tokenizer of {self.cfg.base_model} has no eos token to end a completion with")
+        prompt = self.tok(row["prompt"], add_special_tokens=False)["input_ids"] if row["prompt"] else []
+        completion = self.tok(row["completion"], add_special_tokens=False)["input_ids"] + [eos]
+        return prompt + completion, [IGNORE] * len(prompt) + completion
+
     def encode(self, row: dict, with_pixels: bool = False) -> tuple:
         """(example, None) or (None, reason why it is left out). Raises ImageUnreadable."""
+        if self.cfg.sequence == "completion":
+            ids, labels = self.completion_ids(row)
+            if len(ids) > self.cfg.max_length:  # the end is cut: the prompt stays whole while it fits
+                ids, labels = ids[: self.cfg.max_length], labels[: self.cfg.max_length]
+            if all(x == IGNORE for x in labels):
+                return None, NO_LABEL
+            return {"input_ids": np.asarray(ids, np.int32), "labels": np.asarray(labels, np.int32), "grids": [], "images": []}, None
         paths = row.get("images") or []
         vision = self.pixels(paths)
         grids = vision["image_grid_thw"].tolist() if vision else []
@@ -179,6 +214,10 @@ class Encoder:
 
 
 def settings_for_key(cfg: TrainConfig) -> dict:
-    # the sequence kind only when not chat, so caches made before it existed stay valid
-    return dict(template=TEMPLATE_VERSION, **({"sequence": cfg.sequence} if cfg.sequence != "chat" else {}), max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
+    # the sequence kind only when not chat, so caches made before it existed stay valid; a
+    # completion cache also names its encoding (prompt, completion, eos), which is no template
+    extra = {"sequence": cfg.sequence} if cfg.sequence != "chat" else {}
+    if cfg.sequence == "completion":
+        extra["completion"] = COMPLETION_VERSION
+    return dict(template=TEMPLATE_VERSION, **extra, max_length=cfg.max_length, image_min_pixels=cfg.image_min_pixels,
                 image_max_pixels=cfg.image_max_pixels, dataset_dir=cfg.dataset_dir)

@@ -77,10 +77,16 @@ def save_onnx(model, hf_dir: Path, dst: Path) -> Path:
 
 
 def validation_inputs(cfg: TrainConfig, rows: list, k: int) -> list:
-    """The first user turn of the first k rows as generation prompts, encoded like training."""
+    """The first user turn of the first k rows (a completion row's prompt) as generation
+    prompts, encoded like training."""
     enc = Encoder(cfg)
     out = []
     for row in rows[:k]:
+        if cfg.sequence == "completion":  # the prompt alone, as the onnx backend sends it
+            ids = torch.tensor([enc.tok(row["prompt"], add_special_tokens=False)["input_ids"]], dtype=torch.long)
+            if ids.shape[1]:
+                out.append({"input_ids": ids, "attention_mask": torch.ones_like(ids)})
+            continue
         # the first user turn with an empty answer, encoded exactly as in training
         probe = {"messages": [row["messages"][0], {"role": "assistant", "content": ""}], "images": row.get("images") or []}
         try:
