@@ -8,7 +8,7 @@ import type { ScoreReport } from './score-file';
 
 export interface ModelRef {
   name: string;
-  kind: 'BASE' | 'ADAPTED';
+  kind: 'BASE' | 'ADAPTED' | 'SYNTHESIZER' | 'JUDGE';
   family: string;
   format: string;
   uri: string;

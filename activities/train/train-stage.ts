@@ -4,19 +4,18 @@
 // trainer checkpoints), resumes on retry from the checkpoint named in the last heartbeat, and
 // records the adapted Model with its lineage (base model, training-set artifact, run, stage
 // attempt) and the exported folders as artifacts.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
-import type { PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import { upsertModel } from '../evaluate/record-scores';
 import { folderHash } from '../store/folder-hash';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
-import { planLaunch, type GpuLease } from './gpus';
+import { hashExports, recordTrainedModel, trainingMeta } from './record-trained';
+import { runTraining } from './run-training';
 import { exportsOnnx, trainerConfig, trainingKey } from './trainer-config';
-import { exitFailure, filteredOf, stepRow } from './trainer-events';
-import { runTrainer, type TrainerEvent } from './trainer-process';
+import { filteredOf, stepRow } from './trainer-events';
+import type { TrainerEvent } from './trainer-process';
 
 type Ctx = StageContext<'train'>;
 
@@ -26,51 +25,24 @@ async function trainingSet(ctx: Ctx) {
   return { ...a, path: a.uri.replace(/^file:\/\//, '') };
 }
 
-async function folderSize(dir: string): Promise<number> {
-  let total = 0;
-  for (const f of await fs.readdir(dir, { recursive: true })) {
-    const st = await fs.stat(path.join(dir, String(f)));
-    if (st.isFile()) total += st.size;
-  }
-  return total;
-}
-
 async function recordModel(ctx: Ctx, done: TrainerEvent, start: TrainerEvent | undefined, data: TrainerEvent | undefined, set: Awaited<ReturnType<typeof trainingSet>>) {
   const s = ctx.settings;
   const base = path.resolve(s.baseModel);
   const baseId = await upsertModel(ctx.db, { name: path.basename(base), kind: 'BASE', family: 'qwen2vl', format: 'hf', uri: base, revision: `hf:${await folderHash(base)}` });
   const attempt = await ctx.db.stageAttempt.findFirst({ where: { stage: { runId: ctx.runId, name: 'train' }, attempt: ctx.attempt }, select: { id: true } });
-  const onnxDir = typeof done.onnx === 'string' ? done.onnx : undefined;
-  const hfDir = String(done.hf);
-  // each exported folder hashed once: the model's revision and its artifact's sha256
-  const hashes = new Map<string, string>();
-  for (const folder of [hfDir, onnxDir]) if (folder) hashes.set(folder, await folderHash(folder));
-  const dir = onnxDir ?? hfDir;
-  const format = onnxDir ? 'onnx' : 'hf';
-  const name = s.name ?? `${path.basename(base)}-${ctx.spec.domain}`;
-  const model = await upsertModel(ctx.db, { name, kind: 'ADAPTED', family: 'qwen2vl', format, uri: dir, revision: `${format}:${hashes.get(dir)}` });
-  const meta = {
-    hf: hfDir,
-    onnx: onnxDir ?? null,
-    steps: done.step,
-    firstLoss: done.first_loss,
-    finalLoss: done.final_loss,
-    validation: done.validation ?? null,
-    examples: data?.examples ?? null,
-    dropped: data?.dropped ?? null,
-    filtered: filteredOf(data) as unknown as PrismaTypes.InputJsonValue,
-    worldSize: start?.world_size ?? 1,
-    finetuning: s.finetuning,
-    // where the successful attempt began: a resumed one names its checkpoint
-    startStep: start?.step ?? 0,
-    resumedFrom: start?.resumed_from ?? null,
-  } as PrismaTypes.InputJsonValue;
-  await ctx.db.model.update({ where: { id: model }, data: { parentId: baseId, runId: ctx.runId, trainingSetId: set.id, stageAttemptId: attempt?.id ?? null, meta } });
-  for (const [kind, folder] of [['model-hf', hfDir], ['model-onnx', onnxDir]] as const) {
-    if (!folder) continue;
-    const data = { uri: `file://${folder}`, sha256: hashes.get(folder)!, bytes: BigInt(await folderSize(folder)), meta: { model: name } };
-    await ctx.db.artifact.upsert({ where: { runId_stage_kind: { runId: ctx.runId, stage: 'train', kind } }, create: { runId: ctx.runId, stage: 'train', kind, ...data }, update: data });
-  }
+  const exported = await hashExports(done);
+  const meta = trainingMeta(exported, { done, start, data }, { finetuning: s.finetuning });
+  await recordTrainedModel(ctx.db, {
+    name: s.name ?? `${path.basename(base)}-${ctx.spec.domain}`,
+    kind: 'ADAPTED',
+    parentId: baseId,
+    runId: ctx.runId,
+    trainingSetId: set.id,
+    stageAttemptId: attempt?.id ?? null,
+    meta,
+    exported,
+    artifactStage: 'train',
+  });
 }
 
 export const trainStage: StageImplementation<'train'> = {
@@ -84,65 +56,25 @@ export const trainStage: StageImplementation<'train'> = {
   async shard(ctx) {
     const s = ctx.settings;
     const set = await trainingSet(ctx);
-    const owned = ctx.gpus?.ids ?? [];
-    const launch = planLaunch(s, owned);
     const root = ctx.store.runDir(ctx.runId, 'train');
     const paths = { trainFile: set.path, cacheDir: path.join(ctx.store.root, 'cache', 'tokenized'), onnx: exportsOnnx(ctx.spec) };
     const outputDir = path.join(root, trainingKey(trainerConfig(s, { ...paths, outputDir: '' }), set.sha256));
-    await fs.mkdir(outputDir, { recursive: true });
-    const configFile = path.join(outputDir, 'trainer-config.json');
-    await fs.writeFile(configFile, JSON.stringify(trainerConfig(s, { ...paths, outputDir }), null, 2));
-
-    // The checkpoint the last heartbeat named, when it is still there and belongs to this
-    // folder (a patched retry that changes the run's shape trains in another); else the trainer takes its newest.
-    const resume = (ctx.resumeDetails as { checkpoint?: string } | undefined)?.checkpoint;
-    const args = ['train', '--config', configFile];
-    if (resume && resume.startsWith(outputDir + path.sep) && (await fs.stat(path.join(resume, 'meta.json')).catch(() => null))) args.push('--resume-from', resume);
-
-    let details: { phase: string; step?: number; totalSteps?: number; checkpoint?: string; loss?: number; worldSize: number } = { phase: 'starting', checkpoint: resume, worldSize: launch.worldSize };
-    const ticker = setInterval(() => ctx.heartbeat(details), 5000); // model loading, export and waiting for GPUs are quiet
-    let writes = Promise.resolve();
-    let data: TrainerEvent | undefined;
-    let lease: GpuLease | undefined;
-    try {
-      if (launch.gpus > 0) {
-        details = { ...details, phase: 'waiting for GPUs' };
-        lease = await ctx.gpus!.acquire(launch.gpus, ctx.cancelled);
-        details = { ...details, phase: 'starting' };
-      }
-      const r = await runTrainer(args, {
-        signal: ctx.cancelled,
-        worldSize: launch.worldSize,
-        // this attempt's GPUs only; none on a CPU run, so device auto means cpu there
-        env: { CUDA_VISIBLE_DEVICES: lease ? lease.ids.join(',') : '', ADAMLLM_PARENT_PID: String(process.pid) },
-        onEvent: (e) => {
-          if (e.event === 'data') data = e;
-          if (e.event === 'start') details = { ...details, phase: 'training', step: Number(e.step), totalSteps: Number(e.total_steps) };
-          if (e.event === 'checkpoint') details = { ...details, checkpoint: String(e.path) };
-          if (e.event === 'step') {
-            details = { ...details, step: Number(e.step), loss: Number(e.loss) };
-            const row = { attempt: ctx.attempt, ...stepRow(e) };
-            const key = { runId: ctx.runId, step: Number(e.step) };
-            writes = writes.then(async () => {
-              await ctx.db.trainStep.upsert({ where: { runId_step: key }, create: { ...key, ...row }, update: row });
-            });
-          }
-          if (e.event === 'stopped' || e.event === 'done') details = { ...details, phase: e.event };
-          if (e.event === 'export') details = { ...details, phase: 'exported' };
-          ctx.heartbeat(details);
-        },
-      });
-      await writes;
-      if (ctx.cancelled.aborted) throw new Error('cancelled');
-      if (r.code !== 0) throw exitFailure(r.code, r.signal, r.events, r.stderrTail);
-      const done = r.events.find((e) => e.event === 'done');
-      if (!done) throw failure(ErrorTypes.TrainerFailed, 'train: the trainer exited without a done event');
-      await recordModel(ctx, done, r.events.find((e) => e.event === 'start'), data, set);
-      return { processed: 1 };
-    } finally {
-      clearInterval(ticker);
-      lease?.release();
-    }
+    const { done, start, data } = await runTraining({
+      settings: s,
+      outputDir,
+      config: trainerConfig(s, { ...paths, outputDir }),
+      resumeDetails: ctx.resumeDetails,
+      heartbeat: ctx.heartbeat,
+      cancelled: ctx.cancelled,
+      gpus: ctx.gpus,
+      onStep: async (e) => {
+        const row = { attempt: ctx.attempt, ...stepRow(e) };
+        const key = { runId: ctx.runId, step: Number(e.step) };
+        await ctx.db.trainStep.upsert({ where: { runId_step: key }, create: { ...key, ...row }, update: row });
+      },
+    });
+    await recordModel(ctx, done, start, data, set);
+    return { processed: 1 };
   },
 
   async finalize(ctx) {
