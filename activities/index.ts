@@ -3,12 +3,14 @@
 import type { ActivityDeps } from './deps';
 import { createRunRecordActivities } from './bookkeeping/run-records';
 import { createStageActivities } from './stage/stage-activities';
+import { createTrainModelActivities } from './train-model/train-model-activities';
 import { defaultStageRegistry, type StageRegistry } from './registry';
 
 export function createActivities(deps: ActivityDeps, registry: StageRegistry = defaultStageRegistry) {
   return {
     ...createRunRecordActivities(deps),
     ...createStageActivities(deps, registry),
+    ...createTrainModelActivities(deps),
   };
 }
 
