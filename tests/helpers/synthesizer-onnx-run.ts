@@ -1,0 +1,20 @@
+// Run by train-model.test.ts in a plain Node process (onnxruntime-node checks typed arrays by
+// identity; Jest's sandbox has its own): loads a trained synthesizer's ONNX folder the way the
+// synthesize stage does ({"backend": "onnx", "path": …}) and asks it for tasks with the stage's
+// prompt and decoding. Prints the outputs as JSON.
+import fs from 'node:fs/promises';
+import { backendFor } from '../../activities/models/backend-for';
+import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
+
+async function main(dir: string, image: string, caption: string): Promise<void> {
+  const backend = await backendFor({ backend: 'onnx', path: dir });
+  const request = { prompt: synthesisPrompt(QWEN2VL_SYNTH, caption), images: [await fs.readFile(image)] };
+  const [out] = await backend.generate([request], { maxNewTokens: 24, stopTokens: [QWEN2VL_SYNTH.END], keepSpecialTokens: true });
+  process.stdout.write(JSON.stringify({ identity: backend.identity, out }));
+  await backend.dispose();
+}
+
+main(process.argv[2], process.argv[3], process.argv[4]).catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});
