@@ -43,6 +43,8 @@ export function formatRunDetail(r: RunDetail): string {
   if (failures.length) lines.push('failed attempts:', ...failures);
   const training = trainingSummary(r);
   if (training) lines.push(`training: ${training}`);
+  const model = trainedModelLine(r);
+  if (model) lines.push(model);
   if (r.metrics.length) {
     lines.push('metrics:');
     for (const m of r.metrics) lines.push(`  ${m.task} ${m.key}: ${m.value === null ? '–' : m.value.toFixed(2)}  (${m.model.name}, ${m.model.kind.toLowerCase()}, ${m.testNum} rows)`);
@@ -52,6 +54,15 @@ export function formatRunDetail(r: RunDetail): string {
     for (const a of r.artifacts) lines.push(`  ${a.stage}/${a.kind}: ${a.uri} (${a.bytes} bytes, sha256 ${a.sha256.slice(0, 12)})`);
   }
   return lines.join('\n');
+}
+
+/** A model-training run's model (trainModel: domain model:<role>), also when it reused a finished training and trained nothing itself. */
+function trainedModelLine(r: RunDetail): string | null {
+  if (!r.domain.startsWith('model:')) return null;
+  const o = r.stages.find((s) => s.name === 'train')?.outputs as { model?: string; modelId?: string; onnx?: string; hf?: string; steps?: number; finalLoss?: number; reused?: number } | null | undefined;
+  if (!o?.modelId) return null;
+  const how = o.reused ? `reused a finished training (${o.steps} steps, final loss ${Number(o.finalLoss).toFixed(4)})` : `${o.steps} steps, final loss ${Number(o.finalLoss).toFixed(4)}`;
+  return `model: ${o.model} (${r.domain.slice('model:'.length)}, id ${o.modelId}), ${how}\n  onnx: ${o.onnx ?? '-'}\n  hf:   ${o.hf}`;
 }
 
 /** One line on a run's training: steps, loss from first to last step, speed, the model made. */

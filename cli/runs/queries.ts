@@ -29,7 +29,8 @@ export async function findRun(db: Db, idOrWorkflowId: string) {
     datasets: true,
     metrics: { include: { model: { select: { name: true, kind: true, revision: true } } }, orderBy: [{ task: 'asc' as const }, { key: 'asc' as const }] },
     trainSteps: { orderBy: { step: 'asc' as const }, select: { step: true, totalSteps: true, loss: true, tokensPerS: true, paddingWaste: true, peakMemoryBytes: true, worldSize: true } },
-    models: { where: { kind: 'ADAPTED' as const }, select: { name: true, uri: true, format: true, parent: { select: { name: true } } } },
+    // the models this run trained (an adapted model, or a base, synthesizer or judge from trainModel)
+    models: { where: { trainingSetId: { not: null } }, select: { name: true, kind: true, uri: true, format: true, parent: { select: { name: true } } } },
   };
   const byId = await db.run.findUnique({ where: { id: idOrWorkflowId }, include });
   if (byId) return byId;

@@ -11,8 +11,8 @@ import { synthesizerSet } from '../../core/synth/seed-set';
 import type { TrainModelProgress, TrainModelResult } from '../../core/train-model-spec';
 import { seedImagesOf, writeWorldTrainingFiles, type SeedRow } from '../../samples/world/training-sets';
 import { generateWorld, type World } from '../../samples/world/world';
-import { harness, tempDir, type Harness } from '../helpers/env';
-import { runTs } from '../helpers/processes';
+import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
+import { runCli, runTs } from '../helpers/processes';
 import { uniqueId } from '../helpers/runs';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 
@@ -106,6 +106,16 @@ test('trainSynthesizer: init-model base, the §5.2 set, a SYNTHESIZER model with
   expect(again[0].outputs).toMatchObject({ baseOrigin: 'cached', data: 'reused' });
   expect(again[1].outputs).toMatchObject({ reused: 1, modelId: first.modelId });
   expect(secondMs).toBeLessThan(15_000);
+
+  // the history from Postgres: both steps and the model, also for the run that reused it
+  const show = (id: string) => runCli(['runs', 'show', id], { ...process.env, DATABASE_URL: testEnv().databaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' }).then((r) => r.stdout);
+  const shown = await show(first.runId);
+  expect(shown).toContain('domain model:synthesizer  status succeeded');
+  expect(shown).toMatch(/prepare\W+succeeded\W+1\W+12\W+12\W/);
+  expect(shown).toMatch(/training: step 3\/3, .*\(onnx, from init-[0-9a-f]{16}\)/);
+  expect(shown).toContain(`model: ${name} (synthesizer, id ${first.modelId}), 3 steps`);
+  expect(shown).toContain('prepare/training-set: file://');
+  expect(await show(second.runId)).toContain(`model: ${name} (synthesizer, id ${first.modelId}), reused a finished training (3 steps`);
   process.stdout.write(`trainSynthesizer: first run ${firstMs} ms, second (reused) ${secondMs} ms\n`);
 }, 300_000);
 
