@@ -1,5 +1,7 @@
 // The model-training spec (trainModel, trainSynthesizer): defaults, the role's sequence and
 // Model kind, and errors that name each bad field.
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   MODEL_KIND_OF_ROLE,
   parseTrainModelSpec,
@@ -82,4 +84,9 @@ test('an operator\'s train patch merges and validates, naming the field', () => 
   expect(patchTrainSettings(s.train, undefined)).toBe(s.train);
   expect(() => patchTrainSettings(s.train, { maxLength: 3 })).toThrow(/train\.maxLength: /);
   expect(() => patchTrainSettings(s.train, [1])).toThrow(/settings: must be an object/);
+});
+
+test('the README\'s example spec validates (trainSynthesizer fills in the role)', () => {
+  const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'samples', 'synthesizer-spec.example.json'), 'utf8')) as Record<string, unknown>;
+  expect(parseTrainModelSpec({ ...example, role: 'synthesizer' })).toMatchObject({ name: 'general-synthesizer', train: { onnx: true, maxLength: 1024 } });
 });
