@@ -48,7 +48,7 @@ export async function prepareTraining(
 
   hooks.heartbeat({ phase: 'training file' });
   const files = await trainingFiles(store, spec.role, spec.data);
-  const dataSha = await dataHash(files.train);
+  const dataSha = await dataHash(files.train, (done, total) => hooks.heartbeat({ phase: 'hashing images', done, total }));
   const c = files.counts;
   const trainingSetId = await recordFile(db, runId, 'training-set', files.train, { role: spec.role, rows: c.train, dataSha });
   if (files.dev) await recordFile(db, runId, 'dev-set', files.dev, { role: spec.role, rows: c.dev });

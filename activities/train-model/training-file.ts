@@ -138,10 +138,13 @@ export async function trainingFiles(store: ArtifactStore, role: ModelRole, data:
  * (a missing one counts as missing; the trainer leaves its row out with the reason). Part of the
  * training folder's key, so a changed image trains afresh instead of reusing an old model.
  */
-export async function dataHash(trainFile: string): Promise<string> {
+export async function dataHash(trainFile: string, heartbeat: (done: number, total: number) => void = () => undefined): Promise<string> {
   const rows = JSON.parse(await fs.readFile(trainFile, 'utf8')) as { images?: string[] }[];
   const images = [...new Set(rows.flatMap((r) => r.images ?? []))].sort();
   const hashes: [string, string][] = [];
-  for (const img of images) hashes.push([img, await sha256File(img).catch(() => 'missing')]);
+  for (const img of images) {
+    hashes.push([img, await sha256File(img).catch(() => 'missing')]);
+    if (hashes.length % 500 === 0) heartbeat(hashes.length, images.length);
+  }
   return createHash('sha256').update(canonicalJson({ train: await sha256File(trainFile), images: hashes })).digest('hex');
 }

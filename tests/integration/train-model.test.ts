@@ -3,13 +3,14 @@
 // small world's general seed tasks turned into the §5.2 set, exported to ONNX and registered as
 // a SYNTHESIZER model whose folder the onnx backend loads with the synthesize stage's prompt.
 // A second run of the same spec reuses everything: no init-model, no training, the same model.
-// Then: a bad trainer setting waits for the operator and a patched retryStage goes on.
+// Then: a general base model (role base, chat rows) from the same cached init-model base; a bad
+// trainer setting waits for the operator and a patched retryStage goes on.
 import fs from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES } from '../../core/stages';
 import { synthesizerSet } from '../../core/synth/seed-set';
 import type { TrainModelProgress, TrainModelResult } from '../../core/train-model-spec';
-import { seedImagesOf, writeWorldTrainingFiles, type SeedRow } from '../../samples/world/training-sets';
+import { seedImagesOf, writeWorldTrainingFiles, type SeedRow, type WorldTrainingFiles } from '../../samples/world/training-sets';
 import { generateWorld, type World } from '../../samples/world/world';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { runCli, runTs } from '../helpers/processes';
@@ -19,13 +20,15 @@ import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-proce
 let h: Harness;
 let world: World;
 let corpus: string;
+let files: WorldTrainingFiles;
 
 beforeAll(async () => {
   h = await harness();
   await h.startWorkers(['workflow', 'cpu']);
   await startWorkerProcess(tempDir('train-model-gpu'), 'gpu');
   world = await generateWorld({ dir: path.join(tempDir('world'), 'w'), seed: 5, generalImages: 12, domainImages: 4, benchmarkRows: 4, side: 56 });
-  corpus = (await writeWorldTrainingFiles(world, tempDir('world-files'))).corpus;
+  files = await writeWorldTrainingFiles(world, tempDir('world-files'));
+  corpus = files.corpus;
 }, 120_000);
 afterAll(async () => {
   killWorkerProcesses();
@@ -125,6 +128,21 @@ test('trainModel refuses a bad spec naming the field; trainSynthesizer refuses a
   await expect((await start('trainModel', { ...bad, role: 'synthesizer' })).result()).rejects.toMatchObject({ cause: { type: 'InvalidRunSpec', message: expect.stringContaining('spec.base.init.hidden') } });
   await expect((await start('trainSynthesizer', { ...spec('x'), role: 'judge' })).result()).rejects.toMatchObject({ cause: { message: expect.stringContaining('spec.role') } });
 });
+
+test('trainModel role base: chat rows with their images, a BASE model whose parent is the cached init-model base', async () => {
+  const name = uniqueId('base');
+  const input = { ...spec(name, { maxSteps: 2 }), role: 'base', data: { path: files.base, imageRoot: files.imageRoot } };
+  const r = (await (await start('trainModel', input)).result()) as TrainModelResult;
+  expect(r).toMatchObject({ status: 'succeeded', role: 'base', steps: 2, reused: false });
+  const model = await h.db.model.findUniqueOrThrow({ where: { id: r.modelId }, include: { parent: true } });
+  expect(model).toMatchObject({ kind: 'BASE', format: 'onnx', uri: r.onnx, meta: expect.objectContaining({ sequence: 'chat' }) });
+  expect(model.parent!.name).toMatch(/^init-[0-9a-f]{16}$/);
+  const prepare = await h.db.stage.findUniqueOrThrow({ where: { runId_name: { runId: r.runId, name: 'prepare' } } });
+  expect(prepare).toMatchObject({ countIn: 12, countOut: 12, outputs: expect.objectContaining({ baseOrigin: 'cached' }) });
+  const rows = JSON.parse(fs.readFileSync((prepare.outputs as { trainFile: string }).trainFile, 'utf8')) as { images: string[] }[];
+  for (const row of rows) expect(path.isAbsolute(row.images[0]) && fs.existsSync(row.images[0])).toBe(true);
+  expect((await h.db.run.findUniqueOrThrow({ where: { id: r.runId } })).domain).toBe('model:base');
+}, 300_000);
 
 test('a bad trainer setting waits for the operator after prepare; retryStage with a settings patch trains', async () => {
   const name = uniqueId('synth-bad');
