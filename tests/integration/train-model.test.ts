@@ -168,3 +168,17 @@ test('a bad trainer setting waits for the operator after prepare; retryStage wit
   const attempts = await h.db.stageAttempt.findMany({ where: { stage: { runId: p!.runId } }, include: { stage: true }, orderBy: { createdAt: 'asc' } });
   expect(attempts.map((a) => [a.stage.name, a.attempt, a.status])).toEqual([['prepare', 1, 'SUCCEEDED'], ['train', 1, 'FAILED'], ['train', 2, 'SUCCEEDED']]);
 }, 300_000);
+
+test('abort during training: the trainer stops, the run ends aborted as a result, and its history says so', async () => {
+  const name = uniqueId('synth-abort');
+  const handle = await start('trainSynthesizer', spec(name, { maxSteps: 200, epochs: 50, saveSteps: 1 }));
+  const runId = handle.firstExecutionRunId;
+  for (let i = 0; i < 1200 && (await h.db.trainStep.count({ where: { runId } })) < 1; i++) await new Promise((r) => setTimeout(r, 100));
+  await handle.signal('abort', { reason: 'enough' });
+  const r = await handle.result();
+  expect(r).toMatchObject({ status: 'aborted', runId, reason: 'enough' });
+  const run = await h.db.run.findUniqueOrThrow({ where: { id: runId }, include: { stages: { orderBy: { position: 'asc' } } } });
+  expect(run.status).toBe('ABORTED');
+  expect(run.stages.map((s) => [s.name, s.status])).toEqual([['prepare', 'SUCCEEDED'], ['train', 'ABORTED']]);
+  expect(await h.db.model.count({ where: { runId } })).toBe(0);
+}, 300_000);
