@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { PyRandom } from '../../core/pyrandom';
 import { synthesizerSet, type SeedImage, type SynthesizerSet } from '../../core/synth/seed-set';
 import type { GeneralTask } from './general-tasks';
+import { judgeCorpusLines, judgeRowsOf } from './judge-set';
 import type { World } from './world';
 
 /** One row of general/seed.json. */
@@ -68,16 +69,18 @@ export interface WorldTrainingFiles {
   /** the synthesizer's train and dev rows (the same form) */
   synthesizerTrain: string;
   synthesizerDev: string;
+  /** the consistency judge's completion rows (judge-set.ts) */
+  judge: string;
   /** the folder image paths in those files are relative to */
   imageRoot: string;
-  counts: { baseRows: number; synthesizer: Pick<SynthesizerSet, 'skipped' | 'blanked'> & { train: number; dev: number } };
+  counts: { baseRows: number; judgeRows: number; synthesizer: Pick<SynthesizerSet, 'skipped' | 'blanked'> & { train: number; dev: number } };
 }
 
 /**
  * Writes the training files of a world into `out`. The blank image of the recipe (a blank
  * 237x150 JPEG) is written beside the general images' folder and named relatively like them.
  */
-export async function writeWorldTrainingFiles(world: World, out: string): Promise<WorldTrainingFiles> {
+export async function writeWorldTrainingFiles(world: World, out: string, o: { judgeTasks?: number } = {}): Promise<WorldTrainingFiles> {
   const seed = JSON.parse(await fs.readFile(world.paths.generalSeed, 'utf8')) as SeedRow[];
   const pairs = JSON.parse(await fs.readFile(world.paths.domainPairs, 'utf8')) as ChatRow[];
   const imageRoot = path.dirname(world.paths.generalSeed);
@@ -86,16 +89,21 @@ export async function writeWorldTrainingFiles(world: World, out: string): Promis
   await fs.writeFile(blank, await sharp({ create: { width: 237, height: 150, channels: 3, background: '#ffffff' } }).jpeg({ quality: 90 }).toBuffer());
   const synth = synthesizerSet(seedImagesOf(seed), path.relative(imageRoot, blank));
   const base = baseRowsOf(seed);
+  // the judge's prompt is ~2k tokens: a sample of the tasks keeps its training to minutes
+  const judge = judgeRowsOf(seed, { seed: world.params.seed, maxTasks: o.judgeTasks });
   const files = {
+    judge: path.join(out, 'judge.json'),
     corpus: path.join(out, 'corpus.txt'),
     base: path.join(out, 'base.json'),
     synthesizerTrain: path.join(out, 'synthesizer-train.json'),
     synthesizerDev: path.join(out, 'synthesizer-dev.json'),
   };
   const domainCaptions = pairs.map((p) => p.messages.find((m) => m.role === 'assistant')?.content ?? '').filter(Boolean);
-  await fs.writeFile(files.corpus, corpusOf(seed, domainCaptions).join('\n') + '\n');
+  // the judge's prompt text too, so the tokenizer learns its words (fewer tokens per prompt)
+  await fs.writeFile(files.corpus, [...corpusOf(seed, domainCaptions), ...judgeCorpusLines()].join('\n') + '\n');
+  await fs.writeFile(files.judge, JSON.stringify(judge));
   await fs.writeFile(files.base, JSON.stringify(base));
   await fs.writeFile(files.synthesizerTrain, JSON.stringify(synth.train));
   await fs.writeFile(files.synthesizerDev, JSON.stringify(synth.dev));
-  return { ...files, imageRoot, counts: { baseRows: base.length, synthesizer: { train: synth.train.length, dev: synth.dev.length, skipped: synth.skipped, blanked: synth.blanked } } };
+  return { ...files, imageRoot, counts: { baseRows: base.length, judgeRows: judge.length, synthesizer: { train: synth.train.length, dev: synth.dev.length, skipped: synth.skipped, blanked: synth.blanked } } };
 }
