@@ -1,6 +1,7 @@
 /** Jest: TypeScript through swc; one global setup starts Temporal and migrates a fresh database. */
 module.exports = {
-  testEnvironment: 'node',
+  // the node environment with the main realm's typed arrays (onnxruntime-node's outputs, see the file)
+  testEnvironment: '<rootDir>/tests/setup/onnx-environment.js',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
