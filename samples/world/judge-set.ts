@@ -17,7 +17,7 @@ import { NUMBER_WORDS } from './layout';
 import { LETTERS } from './streams';
 import type { SeedRow } from './training-sets';
 
-/** One training row of the trainer's `sequence: "completion"`. */
+/** One training row of the trainer's `sequence: "completion"` (which takes these two keys and no other). */
 export interface JudgeRow {
   prompt: string;
   completion: ' Yes' | ' No';
@@ -28,7 +28,19 @@ export interface JudgeRowsOptions {
   seed: number;
   /** use at most this many seed tasks (a seeded sample, all when absent) */
   maxTasks?: number;
+  /**
+   * 'judge' (default): the filter stage's whole prompt (judgePrompt: instructions, six
+   * demonstrations, the query block). 'query': the query block alone ("Question: …" to
+   * "Consistent:"), 14 times shorter: a first training stage for a tiny judge trained from
+   * nothing, which learns to compare the two answers from these in seconds but not from the full
+   * prompt in minutes (the constant ~430-token prefix dilutes a one-token signal); a second stage
+   * on 'judge' rows then teaches it to read past the prefix. Measured in bench/judge-world.ts.
+   */
+  prompt?: 'judge' | 'query';
 }
+
+/** The query block of a judge prompt: from its last "Question:" on. */
+const queryBlock = (prompt: string) => prompt.slice(prompt.lastIndexOf('\n\nQuestion:') + 2);
 
 /**
  * The pools a precise answer is drawn from in general-tasks.ts: another value of the same pool is
@@ -80,8 +92,9 @@ export function judgeRowsOf(seed: readonly SeedRow[], opts: JudgeRowsOptions): J
   for (const t of tasks) {
     const wrong = contradict(r, t.informative, t.precise);
     if (wrong === null) continue;
-    rows.push({ prompt: judgePrompt(t.question, t.informative, t.precise), completion: ' Yes' });
-    rows.push({ prompt: judgePrompt(t.question, t.informative, wrong), completion: ' No' });
+    const form = opts.prompt === 'query' ? queryBlock : (p: string) => p;
+    rows.push({ prompt: form(judgePrompt(t.question, t.informative, t.precise)), completion: ' Yes' });
+    rows.push({ prompt: form(judgePrompt(t.question, t.informative, wrong)), completion: ' No' });
   }
   return r.shuffle(rows);
 }

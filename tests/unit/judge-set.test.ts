@@ -78,6 +78,17 @@ test('every prompt is judgePrompt of its task; Yes carries the task\'s own preci
   }
 });
 
+test('prompt "query" gives the same rows with the query block alone as the prompt', () => {
+  const full = judgeRowsOf(seed, { seed: 6 });
+  const bare = judgeRowsOf(seed, { seed: 6, prompt: 'query' });
+  expect(bare.map((r) => r.completion)).toEqual(full.map((r) => r.completion));
+  const prefix = judgePrompt('', '', '').slice(0, judgePrompt('', '', '').lastIndexOf('\n\nQuestion:') + 2);
+  bare.forEach((r, i) => {
+    expect(r.prompt.startsWith('Question: ')).toBe(true);
+    expect(prefix + r.prompt).toBe(full[i].prompt);
+  });
+});
+
 test('maxTasks takes a seeded sample of the tasks', () => {
   const rows = judgeRowsOf(seed, { seed: 4, maxTasks: 10 });
   expect(rows).toHaveLength(20);
