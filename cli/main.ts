@@ -16,7 +16,11 @@ import { findRun } from './runs/queries';
 import { onnxBackend } from '../activities/models/onnx-backend';
 import { createOpenAIServer } from '../activities/models/openai-server';
 import { demo } from './commands/demo';
+import { ARMS, type ArmName } from './demo/arms';
+import { DEMO_SIZES } from './demo/sizes';
+import { worldDemo } from './demo/world-demo';
 import { registerRuns } from './commands/runs';
+import { registerTrainModel } from './commands/train-model';
 import { migrate } from './stack/database';
 import { startStack } from './stack/dev-stack';
 import { DEFAULT_STATE_DIR, openClient, openDb } from './services';
@@ -41,12 +45,24 @@ function contextLength(dir: string): number | undefined {
 
 program
   .command('demo')
-  .description('run the whole pipeline on a generated sample dataset with the embedded stack')
-  .option('--count <n>', 'images to generate', (v) => parseInt(v, 10), 200)
-  .option('--format <format>', 'sharegpt, jsonl or csv', 'sharegpt')
-  .option('--train', 'go on to train the tiny test model, evaluate it against its base and write the report (CPU)')
+  .description('the main job: build a small world, train its base model, synthesizer and judge, adapt the base model to its domain in each comparison arm, evaluate, and write the comparison table (CPU, embedded stack)')
+  .option('--size <size>', 'full (the README figures) or test (a reduced world, a minute)', 'full')
+  .option('--arms <list>', `comma-separated arms (default all): ${ARMS.map((a) => a.name).join(', ')}`)
+  .option('--sample', 'instead: run the data stages on a generated food sample with bad entries mixed in')
+  .option('--count <n>', 'with --sample: images to generate', (v) => parseInt(v, 10), 200)
+  .option('--format <format>', 'with --sample: sharegpt, jsonl or csv', 'sharegpt')
+  .option('--train', 'with --sample: go on to train the tiny test model, evaluate it against its base and write the report')
   .action(async (o) => {
-    process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat, train: !!o.train });
+    if (o.sample) {
+      process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat, train: !!o.train });
+      return;
+    }
+    if (!(o.size in DEMO_SIZES)) program.error(`--size: ${o.size} is not one of ${Object.keys(DEMO_SIZES).join(', ')}`);
+    const arms = o.arms ? String(o.arms).split(',').map((a) => a.trim()) : undefined;
+    const unknown = arms?.filter((a) => !ARMS.some((x) => x.name === a)) ?? [];
+    if (unknown.length) program.error(`--arms: unknown ${unknown.join(', ')} (known: ${ARMS.map((a) => a.name).join(', ')})`);
+    const r = await worldDemo({ stateDir: stateDir(), size: o.size as keyof typeof DEMO_SIZES, arms: arms as ArmName[] | undefined });
+    process.exitCode = r.ok ? 0 : 1;
   });
 
 program
@@ -197,6 +213,7 @@ async function withRecording(
 }
 
 registerRuns(program, stateDir);
+registerTrainModel(program, stateDir);
 
 program.parseAsync().catch((err) => {
   process.stderr.write(`adamllm: ${err instanceof SpecError ? err.message : (err as Error).message}\n`);

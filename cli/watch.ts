@@ -19,8 +19,11 @@ export function operatorHints(workflowId: string, stage: string): string {
   ].join('\n');
 }
 
-/** Polls until the workflow closes; prints a line per change. Returns the final progress. */
-export async function watchRun(client: Client, workflowId: string, print: (s: string) => void, intervalMs = 500): Promise<RunProgress> {
+/**
+ * Polls until the workflow closes; prints a line per change. Returns the final progress, or with
+ * `stopWhenWaiting` the progress of the moment a stage waits for the operator (the run goes on waiting).
+ */
+export async function watchRun(client: Client, workflowId: string, print: (s: string) => void, intervalMs = 500, o: { stopWhenWaiting?: boolean } = {}): Promise<RunProgress> {
   const handle = client.workflow.getHandle(workflowId);
   const shown = new Map<string, string>();
   let hinted = '';
@@ -45,6 +48,7 @@ export async function watchRun(client: Client, workflowId: string, print: (s: st
       if (s.status === 'failed_waiting' && hinted !== `${s.name}/${s.attempt}`) {
         hinted = `${s.name}/${s.attempt}`;
         print(operatorHints(workflowId, s.name));
+        if (o.stopWhenWaiting && p) return p;
       }
     }
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -69,18 +69,19 @@ export interface WorldTrainingFiles {
   /** the synthesizer's train and dev rows (the same form) */
   synthesizerTrain: string;
   synthesizerDev: string;
-  /** the consistency judge's completion rows (judge-set.ts) */
+  /** the consistency judge's completion rows (judge-set.ts): the whole prompt, and its query block alone (the judge's first lesson) */
   judge: string;
+  judgeQuery: string;
   /** the folder image paths in those files are relative to */
   imageRoot: string;
-  counts: { baseRows: number; judgeRows: number; synthesizer: Pick<SynthesizerSet, 'skipped' | 'blanked'> & { train: number; dev: number } };
+  counts: { baseRows: number; judgeRows: number; judgeQueryRows: number; synthesizer: Pick<SynthesizerSet, 'skipped' | 'blanked'> & { train: number; dev: number } };
 }
 
 /**
  * Writes the training files of a world into `out`. The blank image of the recipe (a blank
  * 237x150 JPEG) is written beside the general images' folder and named relatively like them.
  */
-export async function writeWorldTrainingFiles(world: World, out: string, o: { judgeTasks?: number } = {}): Promise<WorldTrainingFiles> {
+export async function writeWorldTrainingFiles(world: World, out: string, o: { judgeTasks?: number; judgeQueryTasks?: number } = {}): Promise<WorldTrainingFiles> {
   const seed = JSON.parse(await fs.readFile(world.paths.generalSeed, 'utf8')) as SeedRow[];
   const pairs = JSON.parse(await fs.readFile(world.paths.domainPairs, 'utf8')) as ChatRow[];
   const imageRoot = path.dirname(world.paths.generalSeed);
@@ -91,8 +92,12 @@ export async function writeWorldTrainingFiles(world: World, out: string, o: { ju
   const base = baseRowsOf(seed);
   // the judge's prompt is ~2k tokens: a sample of the tasks keeps its training to minutes
   const judge = judgeRowsOf(seed, { seed: world.params.seed, maxTasks: o.judgeTasks });
+  // a tiny model does not find the one query block after ~430 tokens of fixed demonstrations by
+  // itself (it stays at chance); learning the comparison on the block alone first, it does
+  const judgeQuery = judgeRowsOf(seed, { seed: world.params.seed + 1, maxTasks: o.judgeQueryTasks, prompt: 'query' });
   const files = {
     judge: path.join(out, 'judge.json'),
+    judgeQuery: path.join(out, 'judge-query.json'),
     corpus: path.join(out, 'corpus.txt'),
     base: path.join(out, 'base.json'),
     synthesizerTrain: path.join(out, 'synthesizer-train.json'),
@@ -102,8 +107,9 @@ export async function writeWorldTrainingFiles(world: World, out: string, o: { ju
   // the judge's prompt text too, so the tokenizer learns its words (fewer tokens per prompt)
   await fs.writeFile(files.corpus, [...corpusOf(seed, domainCaptions), ...judgeCorpusLines()].join('\n') + '\n');
   await fs.writeFile(files.judge, JSON.stringify(judge));
+  await fs.writeFile(files.judgeQuery, JSON.stringify(judgeQuery));
   await fs.writeFile(files.base, JSON.stringify(base));
   await fs.writeFile(files.synthesizerTrain, JSON.stringify(synth.train));
   await fs.writeFile(files.synthesizerDev, JSON.stringify(synth.dev));
-  return { ...files, imageRoot, counts: { baseRows: base.length, judgeRows: judge.length, synthesizer: { train: synth.train.length, dev: synth.dev.length, skipped: synth.skipped, blanked: synth.blanked } } };
+  return { ...files, imageRoot, counts: { baseRows: base.length, judgeRows: judge.length, judgeQueryRows: judgeQuery.length, synthesizer: { train: synth.train.length, dev: synth.dev.length, skipped: synth.skipped, blanked: synth.blanked } } };
 }

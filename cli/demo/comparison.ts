@@ -1,0 +1,123 @@
+// The demo's comparison table (issue #11), read back from Postgres: for each arm's run, its
+// adapted model's scores on the world's domain benchmark, the training set it learned from and
+// where each number came from (run, model, training-set artifact), beside the general base model.
+// Written as comparison.md and comparison.png (the report stage's chart renderer).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { Db } from '../../activities/db/client';
+import { renderChart } from '../../activities/evaluate/report';
+import type { Arm } from './arms';
+
+/** The scores the table shows, as (task, metric key) of the Metric rows the evaluate stage wrote. */
+export const SCORE_COLUMNS = [
+  { title: 'VQA-RAD open', task: 'VQA_RAD', key: 'OPEN recall' },
+  { title: 'VQA-RAD closed', task: 'VQA_RAD', key: 'CLOSED yes/no accuracy' },
+  { title: 'PMC-VQA', task: 'PMC_VQA', key: 'acc' },
+] as const;
+
+export interface ComparisonRow {
+  arm: string;
+  label: string;
+  workflowId: string;
+  runId: string;
+  model: { id: string; name: string; revision: string };
+  trainingSet?: { id: string; uri: string; sha256: string; rows: number; withTask: number };
+  scores: (number | null)[];
+  /** the main metric: the mean of the three scores (the paper's tables average a domain's tasks) */
+  average: number | null;
+}
+
+function mean(xs: (number | null)[]): number | null {
+  const known = xs.filter((x): x is number => x !== null);
+  return known.length === xs.length && xs.length > 0 ? known.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+async function scoresOf(db: Db, runId: string, modelId: string): Promise<(number | null)[]> {
+  const metrics = await db.metric.findMany({ where: { runId, modelId } });
+  return SCORE_COLUMNS.map((c) => metrics.find((m) => m.task === c.task && m.key === c.key)?.value ?? null);
+}
+
+/** One row per model: the base (from the first arm's run) and each arm's adapted model. */
+export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflowId: string; runId: string }[]): Promise<ComparisonRow[]> {
+  const rows: ComparisonRow[] = [];
+  for (const [i, a] of arms.entries()) {
+    const evals = await db.evaluation.findMany({ where: { runId: a.runId }, include: { model: true }, orderBy: { position: 'asc' } });
+    const adapted = evals.find((e) => e.kind === 'ADAPTED')?.model;
+    const base = evals.find((e) => e.kind === 'BASE')?.model;
+    if (!adapted || !base) throw new Error(`demo: run ${a.workflowId} has no evaluation of its base and adapted models`);
+    if (i === 0) {
+      const scores = await scoresOf(db, a.runId, base.id);
+      rows.push({ arm: 'base', label: 'general base model (no domain data)', workflowId: a.workflowId, runId: a.runId, model: base, scores, average: mean(scores) });
+    }
+    const set = adapted.trainingSetId ? await db.artifact.findUnique({ where: { id: adapted.trainingSetId } }) : null;
+    const compose = await db.stage.findUnique({ where: { runId_name: { runId: a.runId, name: 'compose' } } });
+    const outputs = (compose?.outputs ?? {}) as { withSyntheticTask?: number };
+    const scores = await scoresOf(db, a.runId, adapted.id);
+    rows.push({
+      arm: a.arm.name,
+      label: a.arm.label,
+      workflowId: a.workflowId,
+      runId: a.runId,
+      model: adapted,
+      trainingSet: set ? { id: set.id, uri: set.uri, sha256: set.sha256, rows: Number((set.meta as { rows?: number } | null)?.rows ?? 0), withTask: outputs.withSyntheticTask ?? 0 } : undefined,
+      scores,
+      average: mean(scores),
+    });
+  }
+  return rows;
+}
+
+const pct = (x: number | null) => (x === null ? '–' : x.toFixed(1));
+
+export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string): string {
+  const base = rows.find((r) => r.arm === 'base')?.average ?? null;
+  const md = [
+    '# adamllm demo: the method on the world, in miniature',
+    '',
+    note,
+    '',
+    `| model | training set (rows, with a synthetic task) | ${SCORE_COLUMNS.map((c) => c.title).join(' | ')} | average | vs base |`,
+    `|---|---|${SCORE_COLUMNS.map(() => '---:').join('|')}|---:|---:|`,
+  ];
+  for (const r of rows) {
+    const set = r.trainingSet ? `${r.trainingSet.rows}, ${r.trainingSet.withTask}` : '–';
+    const delta = r.arm === 'base' || r.average === null || base === null ? '' : `${r.average - base >= 0 ? '+' : ''}${(r.average - base).toFixed(1)}`;
+    md.push(`| ${r.label} | ${set} | ${r.scores.map(pct).join(' | ')} | **${pct(r.average)}** | ${delta} |`);
+  }
+  md.push('', 'Where each number comes from (every row is in Postgres; `node dist/cli/main.js runs show <workflow>` prints its run):', '');
+  for (const r of rows) {
+    const set = r.trainingSet ? `; training set artifact \`${r.trainingSet.id}\` (\`${r.trainingSet.uri}\`, sha256 ${r.trainingSet.sha256.slice(0, 12)})` : '';
+    md.push(`- ${r.label}: run \`${r.workflowId}\` (${r.runId}); model \`${r.model.name}\` \`${r.model.id}\` (${r.model.revision.slice(0, 24)})${set}`);
+  }
+  md.push('', '![comparison](comparison.png)', '');
+  return md.join('\n');
+}
+
+function chartSpec(rows: readonly ComparisonRow[]): TopLevelSpec {
+  const order = rows.map((r) => r.label);
+  const values = rows.flatMap((r) => [...SCORE_COLUMNS.map((c, i) => ({ metric: c.title, model: r.label, score: r.scores[i] })), { metric: 'average', model: r.label, score: r.average }]).filter((v) => v.score !== null);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'World domain benchmark: base vs adapted',
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'metric', type: 'nominal', title: null, sort: [...SCORE_COLUMNS.map((c) => c.title), 'average'] },
+      xOffset: { field: 'model', sort: order },
+      y: { field: 'score', type: 'quantitative', title: 'score (%)', scale: { domain: [0, 100] } },
+      color: { field: 'model', type: 'nominal', title: null, sort: order, legend: { orient: 'bottom', columns: 1, labelLimit: 400 } },
+    },
+    width: 560,
+    config: { font: 'DejaVu Sans' },
+  } as TopLevelSpec;
+}
+
+export async function writeComparison(rows: readonly ComparisonRow[], dir: string, note: string): Promise<{ markdown: string; chart: string; json: string }> {
+  await fs.mkdir(dir, { recursive: true });
+  const files = { markdown: path.join(dir, 'comparison.md'), chart: path.join(dir, 'comparison.png'), json: path.join(dir, 'comparison.json') };
+  await fs.writeFile(files.markdown, comparisonMarkdown(rows, note));
+  await fs.writeFile(files.json, JSON.stringify(rows, null, 2));
+  await renderChart(chartSpec(rows), files.chart);
+  return files;
+}

@@ -1,0 +1,103 @@
+// How big the demo's world and models are. `full` is sized for the budget of issue #11 (the
+// first run under 30 minutes on 2 CPU cores, everything trained on the spot); `test` is the
+// reduced world the test suite runs the same path on.
+//
+// The arithmetic behind `full` (2 vCPU Intel Xeon, measured; see README, Benchmark): a 112 px
+// image is 16 visual tokens after the 2×2 merge, a world row ~60-200 text tokens; the tiny
+// model (hidden 128, 2 layers, vocabulary 1,024) trains at roughly 8 rows/s on one batch of 16
+// and answers a benchmark row in ~0.1 s (≤ 32 new tokens).
+import type { WorldParams } from '../../samples/world/world';
+
+export interface TrainKnobs {
+  learningRate: number;
+  epochs: number;
+  perDeviceBatchSize: number;
+  gradientAccumulationSteps: number;
+  maxLength: number;
+  warmupRatio: number;
+  weightDecay: number;
+  imageMaxPixels: number;
+  imageMinPixels: number;
+  gradientCheckpointing: boolean;
+  dataloaderWorkers: number;
+  tokenizeWorkers: number;
+  saveSteps: number;
+  validatePrompts: number;
+  maxSteps?: number;
+}
+
+export interface WorldSize extends WorldParams {
+  /** the fresh model the general base starts from (init-model) */
+  init: { vocabSize: number; hidden: number; layers: number; visionDepth: number };
+  base: TrainKnobs;
+  synthesizer: TrainKnobs;
+  /** the judge's first lesson (the query block alone), then the whole prompt */
+  judgeQuery: TrainKnobs;
+  judge: TrainKnobs;
+  /** each arm's post-training */
+  adapt: TrainKnobs;
+  /** seed tasks the judge learns from (each gives a Yes and a No row), with the whole ~500-token prompt and with its query block alone */
+  judgeTasks: number;
+  judgeQueryTasks: number;
+  synthesizerTokens: number;
+  answerTokens: number;
+}
+
+const cpu = (o: Partial<TrainKnobs>): TrainKnobs => ({
+  learningRate: 1e-3,
+  epochs: 1,
+  perDeviceBatchSize: 16,
+  gradientAccumulationSteps: 1,
+  maxLength: 1024,
+  warmupRatio: 0.05,
+  weightDecay: 0,
+  imageMaxPixels: 112 * 112,
+  imageMinPixels: 28 * 28,
+  // activations of a 2-layer model are small: recomputing them would only cost time
+  gradientCheckpointing: false,
+  // the images are tiny PNGs: decoding them in the trainer process beats forking workers on 2 cores
+  dataloaderWorkers: 0,
+  tokenizeWorkers: 1,
+  saveSteps: 100_000,
+  validatePrompts: 1,
+  ...o,
+});
+
+export const DEMO_SIZES: Record<'full' | 'test', WorldSize> = {
+  full: {
+    seed: 0,
+    generalImages: 1200,
+    domainImages: 500,
+    benchmarkRows: 200,
+    side: 112,
+    init: { vocabSize: 1024, hidden: 128, layers: 2, visionDepth: 2 },
+    base: cpu({ epochs: 3 }),
+    synthesizer: cpu({ epochs: 6 }),
+    // helper measurements (bench/judge-world.ts): ~75 % on held-out rows, 90 % of what it keeps consistent
+    judgeQuery: cpu({ epochs: 6, perDeviceBatchSize: 32 }),
+    judge: cpu({ epochs: 2, perDeviceBatchSize: 32 }),
+    adapt: cpu({ epochs: 2, learningRate: 5e-4 }),
+    judgeTasks: 1500,
+    judgeQueryTasks: 1500,
+    synthesizerTokens: 96,
+    answerTokens: 32,
+  },
+  test: {
+    seed: 0,
+    generalImages: 24,
+    domainImages: 16,
+    benchmarkRows: 8,
+    side: 56,
+    init: { vocabSize: 512, hidden: 32, layers: 1, visionDepth: 1 },
+    base: cpu({ maxSteps: 2, imageMaxPixels: 56 * 56 }),
+    // enough steps for the synthesizer to write its grammar (else synthesis parses nothing and the arm has no set)
+    synthesizer: cpu({ epochs: 30, perDeviceBatchSize: 8, learningRate: 3e-3, imageMaxPixels: 56 * 56 }),
+    judgeQuery: cpu({ maxSteps: 2 }),
+    judge: cpu({ maxSteps: 2 }),
+    adapt: cpu({ maxSteps: 2, imageMaxPixels: 56 * 56 }),
+    judgeTasks: 8,
+    judgeQueryTasks: 8,
+    synthesizerTokens: 24,
+    answerTokens: 8,
+  },
+};
