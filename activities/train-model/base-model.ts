@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
 import type { TBaseModel, TInitModel } from '../../core/train-model-spec';
-import { projectRoot } from '../../cli/stack/paths';
+import { projectRoot } from '../project-root';
 import { canonicalJson } from '../bookkeeping/canonical-json';
 import { failure } from '../errors';
 import type { ArtifactStore } from '../store/artifact-store';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TRunSpec, TTrainSettings } from '../../core/spec';
-import { projectRoot } from '../../cli/stack/paths';
+import { projectRoot } from '../project-root';
 import { canonicalJson } from '../bookkeeping/canonical-json';
 
 /** How the trainer turns a row into tokens and loss (the trainer's config.py `sequence`). */

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { projectRoot } from '../../cli/stack/paths';
+import { projectRoot } from '../project-root';
 import { killTagged, stopTagged, TAG_VAR } from './tagged-processes';
 
 export interface TrainerEvent {

@@ -1,18 +1,9 @@
 // Where the project's own tools live, whether running from source (tsx, jest) or dist/.
 import fs from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../../activities/project-root';
 
-let root: string | undefined;
-
-/** The folder holding adamllm's package.json. */
-export function projectRoot(): string {
-  if (root) return root;
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'adamllm') return (root = dir);
-  }
-  throw new Error('cannot find the adamllm project folder');
-}
+export { projectRoot };
 
 /** A binary from the project's virtual environment, else from PATH. */
 export function findBinary(name: string, envVar?: string): string {
