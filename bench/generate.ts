@@ -68,11 +68,11 @@ async function main(): Promise<void> {
   const out = path.join(projectRoot(), 'models', 'out');
   if (!fs.existsSync(path.join(out, 'reference_image.png'))) throw new Error('run `bash scripts/build-models.sh` first');
   const never = { maxNewTokens: NEW, stopTokenIds: [-1] };
-  const lm = await onnxBackend(path.join(out, 'qwen2-tiny'));
+  const lm = await onnxBackend(path.join(out, 'qwen2-tiny'), process.env.ADAMLLM_ONNX_DEVICE);
   const prompts = Array.from({ length: 8 }, (_, i) => ({ prompt: `Prompt number ${i}: the weather today is` }));
   const onnx: Record<string, number> = {};
   for (const b of [1, 8]) onnx[`text_batch${b}`] = (b * NEW) / (await timed(() => lm.generate(prompts.slice(0, b), never)));
-  const vl = await onnxBackend(path.join(out, 'qwen2vl-tiny'));
+  const vl = await onnxBackend(path.join(out, 'qwen2vl-tiny'), process.env.ADAMLLM_ONNX_DEVICE);
   const image = fs.readFileSync(path.join(out, 'reference_image.png'));
   const prompt = '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Describe this image.<|im_end|>\n<|im_start|>assistant\n';
   onnx.vision_batch1 = NEW / (await timed(() => vl.generate([{ prompt, images: [image] }], never)));

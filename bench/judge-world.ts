@@ -65,7 +65,7 @@ async function prepare(dir: string, args: string[]): Promise<void> {
 
 async function evaluate(model: string, rowsFile: string, args: string[]): Promise<void> {
   const rows = (JSON.parse(await fs.readFile(rowsFile, 'utf8')) as JudgeRow[]).slice(0, flag(args, '--limit', Infinity));
-  const backend = await onnxBackend(model);
+  const backend = await onnxBackend(model, process.env.ADAMLLM_ONNX_DEVICE);
   const confusion: Record<string, number> = {};
   let right = 0; // the label written is the row's (Yes or No)
   let decided = 0; // the filter's decision is right: kept exactly the Yes rows

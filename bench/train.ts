@@ -52,7 +52,7 @@ function config(name: string, trainFile: string, extra: Record<string, unknown> 
 }
 
 async function run(file: string): Promise<TrainerEvent[]> {
-  const r = await runTrainer(['train', '--config', file]);
+  const r = await runTrainer(['train', '--config', file], { python: process.env.ADAMLLM_PYTHON });
   if (r.code !== 0) throw new Error(`trainer failed: ${JSON.stringify(r.events.at(-1))}\n${r.stderrTail}`);
   return r.events;
 }
@@ -73,7 +73,7 @@ async function speed() {
     ours.push({ workers, steps: steps.length, tokens, seconds, start: only(events, 'start')[0] });
   }
   const baseline = (mode: 'memory' | 'stream', workers: number) => {
-    const out = execFileSync(trainerPython(), [path.join(projectRoot(), 'bench', 'train_hf_trainer.py'), config(`baseline-${mode}-${workers}`, set.file, { epochs, dataloader_workers: workers }), mode], {
+    const out = execFileSync(trainerPython(process.env.ADAMLLM_PYTHON), [path.join(projectRoot(), 'bench', 'train_hf_trainer.py'), config(`baseline-${mode}-${workers}`, set.file, { epochs, dataloader_workers: workers }), mode], {
       env: { ...process.env, PYTHONPATH: path.join(projectRoot(), 'trainer') },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],

@@ -5,20 +5,20 @@ import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createDb } from '../activities/db/client';
 import { ArtifactStore } from '../activities/store/artifact-store';
 import { GpuPool } from '../activities/train/gpus';
-import { parseWorkerEnv } from './config';
+import { activityDepsOf, parseWorkerEnv } from './config';
 import { ALL_QUEUES, createWorkers, parseQueues, runWorkers } from './create-workers';
 import { ownedGpus } from './gpus';
 
 export async function startWorkerProcess(queueArg?: string): Promise<void> {
   const env = parseWorkerEnv();
-  Runtime.install({ logger: new DefaultLogger((process.env.ADAMLLM_LOG_LEVEL as 'INFO') ?? 'INFO') });
+  Runtime.install({ logger: new DefaultLogger(env.ADAMLLM_LOG_LEVEL) });
   const queues = queueArg ? parseQueues(queueArg) : ALL_QUEUES;
   const db = createDb(env.DATABASE_URL, env.DATABASE_POOL_MAX);
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const workers = await createWorkers({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
-    deps: { db, store: new ArtifactStore(env.ADAMLLM_ARTIFACT_DIR), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
+    deps: { ...activityDepsOf(env), db, store: new ArtifactStore(env.ADAMLLM_ARTIFACT_DIR), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
     queues,
     cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
     gpuSlots: env.ADAMLLM_GPU_SLOTS,

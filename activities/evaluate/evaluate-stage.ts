@@ -61,10 +61,10 @@ async function planEvaluations(ctx: Ctx) {
   }
   let position = 0;
   for (const t of s.models) {
-    const target = await resolveTarget(ctx.db, ctx.runId, t);
+    const target = await resolveTarget(ctx.db, ctx.runId, t, ctx);
     let modelId: string;
     try {
-      modelId = await modelRowFor(ctx.db, target, s.promptFamily);
+      modelId = await modelRowFor(ctx.db, target, s.promptFamily, ctx);
     } catch (e) {
       // an unreachable endpoint is retried; a folder that cannot be read waits for the operator
       if (target.model.backend !== 'onnx') throw e;
@@ -135,7 +135,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     const s = ctx.settings;
     const { evaluation: e, lo, hi } = locateShard(await evaluations(ctx), s.shardSize, shard);
     const task = TASKS[e.task as keyof typeof TASKS];
-    const target = await resolveTarget(ctx.db, ctx.runId, s.models[Math.floor(e.position / s.benchmarks.length)]);
+    const target = await resolveTarget(ctx.db, ctx.runId, s.models[Math.floor(e.position / s.benchmarks.length)], ctx);
     const maxNewTokens = (e.setup as { maxNewTokens: number }).maxNewTokens;
     const image = { family: s.promptFamily, minPixels: s.minPixels, maxPixels: s.maxPixels };
 
@@ -169,7 +169,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     );
     const todo = rows.filter((r) => !done.has(r.row.index));
     if (todo.length === 0) return { processed: 0 };
-    const backend = await backendFor(target.model, { revision: target.trained?.revision });
+    const backend = await backendFor(target.model, ctx, { revision: target.trained?.revision });
     if (target.model.backend === 'openai' && !target.trained) {
       // Predictions belong to the Model row plan made from what the server reported then.
       const planned = await ctx.db.model.findUniqueOrThrow({ where: { id: e.modelId }, select: { revision: true } });

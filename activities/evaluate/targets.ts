@@ -10,7 +10,8 @@ import { ErrorTypes } from '../../core/errors';
 import { ZModelRef, type TEvaluateSettings, type TModelRef, type TTrainedRef } from '../../core/spec';
 import type { Db, PrismaTypes } from '../db/client';
 import { failure } from '../errors';
-import { backendFor } from '../models/backend-for';
+import type { ModelAccess } from '../deps';
+import { apiKeyOf, backendFor } from '../models/backend-for';
 import { trimUrl } from '../models/openai-backend';
 import { folderHash } from '../store/folder-hash';
 import { upsertModel } from './record-scores';
@@ -71,8 +72,7 @@ async function trainedOnnx(db: Db, runId: string, m: TrainedModel): Promise<stri
  * `adamllm serve`), and it names a trained folder by its path or folder name (vLLM without
  * --served-model-name, adamllm serve without --name), never by the name the run gave it.
  */
-async function onlyServedModel(baseUrl: string, apiKeyEnv?: string): Promise<string | null> {
-  const key = apiKeyEnv ? process.env[apiKeyEnv] : undefined;
+async function onlyServedModel(baseUrl: string, key?: string): Promise<string | null> {
   try {
     const r = await fetch(`${baseUrl.replace(/\/+$/, '')}/models`, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal: AbortSignal.timeout(10_000) });
     if (!r.ok) return null;
@@ -83,25 +83,25 @@ async function onlyServedModel(baseUrl: string, apiKeyEnv?: string): Promise<str
   }
 }
 
-async function servedTrained(ref: TTrainedRef & { baseUrl: string }, m: TrainedModel): Promise<TModelRef> {
-  const model = ref.model ?? (await onlyServedModel(ref.baseUrl, ref.apiKeyEnv)) ?? m.name;
+async function servedTrained(ref: TTrainedRef & { baseUrl: string }, m: TrainedModel, access: ModelAccess): Promise<TModelRef> {
+  const model = ref.model ?? (await onlyServedModel(ref.baseUrl, apiKeyOf(ref.apiKeyEnv, access))) ?? m.name;
   // the openai model's own defaults for what the trained target leaves unset
   const { backend: _b, ...options } = ref;
   return ZModelRef.parse({ ...options, backend: 'openai', model }) as TModelRef;
 }
 
-export async function resolveTarget(db: Db, runId: string, t: Target): Promise<ResolvedTarget> {
+export async function resolveTarget(db: Db, runId: string, t: Target, access: ModelAccess): Promise<ResolvedTarget> {
   if (t.model.backend === 'trained') {
     const m = await trainedModel(db, runId);
     const ref = t.model;
-    const model = ref.baseUrl ? await servedTrained({ ...ref, baseUrl: ref.baseUrl }, m) : ({ backend: 'onnx', path: await trainedOnnx(db, runId, m) } as const);
+    const model = ref.baseUrl ? await servedTrained({ ...ref, baseUrl: ref.baseUrl }, m, access) : ({ backend: 'onnx', path: await trainedOnnx(db, runId, m) } as const);
     return { kind: t.kind, name: t.name ?? m.name, model, trained: { id: m.id, revision: m.revision } };
   }
   const model = t.model;
   return { kind: t.kind, name: t.name ?? (model.backend === 'onnx' ? path.basename(path.resolve(model.path)) : model.model), model };
 }
 
-export async function modelRowFor(db: Db, t: ResolvedTarget, family: string): Promise<string> {
+export async function modelRowFor(db: Db, t: ResolvedTarget, family: string, access: ModelAccess): Promise<string> {
   if (t.trained) return t.trained.id;
   const kind = t.kind === 'base' ? 'BASE' : 'ADAPTED';
   if (t.model.backend === 'onnx') {
@@ -110,6 +110,6 @@ export async function modelRowFor(db: Db, t: ResolvedTarget, family: string): Pr
   }
   // The revision is what the server reports about the weights (plus the spec's revision): another
   // model served under the same name is another Model row, and its predictions start afresh.
-  const backend = await backendFor(t.model);
+  const backend = await backendFor(t.model, access);
   return upsertModel(db, { name: t.name, kind, family, format: 'openai', uri: trimUrl(t.model.baseUrl), revision: backend.identity });
 }

@@ -22,7 +22,7 @@ export const modelJudgeStage: StageImplementation<'filter'> = {
 
   async shard(ctx, shard) {
     if (!ctx.settings.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.filter.model: required when judge is "model"');
-    const backend = await backendFor(ctx.settings.model);
+    const backend = await backendFor(ctx.settings.model, ctx);
     const { lo, hi } = shardRange(shard, ctx.settings.shardSize);
     const tasks = await ctx.db.synthTask.findMany({
       where: { runId: ctx.runId, status: 'OK', synId: { gte: lo, lt: hi }, verdict: null },

@@ -121,14 +121,15 @@ interface TokenizerLike {
 
 const loaded = new Map<string, Promise<GenerateBackend>>();
 
-/** The backend for a local model folder; loads it once per process. */
-export function onnxBackend(folder: string): Promise<GenerateBackend> {
+/** The backend for a local model folder on `device` (the worker's ADAMLLM_ONNX_DEVICE); loads it once per process and device. */
+export function onnxBackend(folder: string, device = 'cpu'): Promise<GenerateBackend> {
   const dir = path.resolve(folder);
-  if (!loaded.has(dir)) loaded.set(dir, load(dir));
-  return loaded.get(dir)!;
+  const key = `${device}:${dir}`;
+  if (!loaded.has(key)) loaded.set(key, load(dir, device));
+  return loaded.get(key)!;
 }
 
-async function load(dir: string): Promise<GenerateBackend> {
+async function load(dir: string, deviceName: string): Promise<GenerateBackend> {
   const t = loadTransformers();
   t.env.allowRemoteModels = false; // nothing is downloaded at run time
   t.env.allowLocalModels = true;
@@ -137,7 +138,7 @@ async function load(dir: string): Promise<GenerateBackend> {
   const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { model_type?: string };
   const gen = JSON.parse(await fs.readFile(path.join(dir, 'generation_config.json'), 'utf8').catch(() => '{}')) as { eos_token_id?: number | number[] };
   const eos = ([] as number[]).concat(gen.eos_token_id ?? []);
-  const device = (process.env.ADAMLLM_ONNX_DEVICE ?? 'cpu') as 'cpu';
+  const device = deviceName as 'cpu';
   const identity = `onnx:${await folderHash(dir)}`;
   if (config.model_type === 'qwen2_vl') {
     const processor = await t.AutoProcessor.from_pretrained(name);

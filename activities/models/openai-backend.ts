@@ -23,8 +23,8 @@ export interface ServedModel {
 export interface OpenAIBackendOptions {
   baseUrl: string;
   model: string;
-  /** name of the environment variable holding the API key (never its value) */
-  apiKeyEnv?: string;
+  /** the API key, sent only as `Authorization: Bearer` (backendFor reads it by the spec's apiKeyEnv through ModelAccess.secret) */
+  apiKey?: string;
   /** requests in flight to this endpoint from this process (shared by every caller in it) */
   concurrency?: number;
   /** tries after the first for 429, 5xx, timeouts and network errors */
@@ -180,7 +180,7 @@ export class OpenAIBackend implements GenerateBackend {
    * are spent (the shard fails and is retried as a whole; what was answered is kept).
    */
   private async send(method: 'GET' | 'POST', route: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
-    const key = this.o.apiKeyEnv ? process.env[this.o.apiKeyEnv] : undefined;
+    const key = this.o.apiKey;
     const retries = this.o.maxRetries ?? 5;
     const timeoutMs = this.o.timeoutMs ?? 600_000;
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -34,7 +34,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
     if (!s.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.synthesize.model: required when synthesizer is "model"');
     const format = FORMATS[s.promptFormat];
     const contract = format.contract;
-    const backend = await backendFor(s.model);
+    const backend = await backendFor(s.model, ctx);
     const dataset = await requireDataset(ctx);
     const { lo, hi } = shardRange(shard, s.shardSize);
     // Items without a task yet: a retried shard asks only for what its last try did not write.

@@ -37,6 +37,13 @@ export async function initKey(init: TInitModel, corpus: string[]): Promise<strin
   return createHash('sha256').update(canonicalJson({ args, corpus: files, code })).digest('hex').slice(0, 16);
 }
 
+interface BaseOptions {
+  signal: AbortSignal;
+  heartbeat: () => void;
+  /** the trainer's interpreter (ActivityDeps.python) */
+  python?: string;
+}
+
 async function checkCorpus(corpus: string[]): Promise<string[]> {
   const files = corpus.map((f) => path.resolve(f));
   for (const [i, f] of files.entries()) {
@@ -46,14 +53,14 @@ async function checkCorpus(corpus: string[]): Promise<string[]> {
   return files;
 }
 
-async function makeModel(init: TInitModel, corpus: string[], dir: string, signal: AbortSignal, heartbeat: () => void): Promise<void> {
+async function makeModel(init: TInitModel, corpus: string[], dir: string, o: BaseOptions): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const args = ['init-model', '--corpus', ...corpus, '--out', tmp];
   args.push('--vocab-size', String(init.vocabSize), '--hidden', String(init.hidden), '--layers', String(init.layers), '--vision-depth', String(init.visionDepth), '--seed', String(init.seed));
-  const ticker = setInterval(heartbeat, 5000);
+  const ticker = setInterval(o.heartbeat, 5000);
   try {
-    const r = await runTrainer(args, { signal, env: { CUDA_VISIBLE_DEVICES: '' } });
-    if (signal.aborted) throw new Error('cancelled');
+    const r = await runTrainer(args, { signal: o.signal, python: o.python, env: { CUDA_VISIBLE_DEVICES: '' } });
+    if (o.signal.aborted) throw new Error('cancelled');
     if (r.code !== 0) {
       const err = r.events.filter((e) => e.event === 'error').at(-1);
       const why = err ? String(err.message) : `init-model exited with code ${r.code ?? r.signal}:\n${r.stderrTail}`;
@@ -70,7 +77,7 @@ async function makeModel(init: TInitModel, corpus: string[], dir: string, signal
 }
 
 /** The base model's folder, made (or taken from the cache) when the spec asks for a new one. Throws InvalidInput for a missing folder or corpus file. */
-export async function resolveBase(store: ArtifactStore, base: TBaseModel, o: { signal: AbortSignal; heartbeat: () => void }): Promise<ResolvedBase> {
+export async function resolveBase(store: ArtifactStore, base: TBaseModel, o: BaseOptions): Promise<ResolvedBase> {
   if (base.path !== undefined) {
     const dir = path.resolve(base.path);
     if (!(await exists(path.join(dir, 'config.json')))) throw failure(ErrorTypes.InvalidInput, `spec.base.path: ${dir} is not a Hugging Face model folder (no config.json)`);
@@ -83,6 +90,6 @@ export async function resolveBase(store: ArtifactStore, base: TBaseModel, o: { s
   const name = `init-${key}`;
   if (await exists(path.join(dir, 'config.json'))) return { path: dir, name, origin: 'cached' };
   await fs.mkdir(path.dirname(dir), { recursive: true });
-  await makeModel(init, corpus, dir, o.signal, o.heartbeat);
+  await makeModel(init, corpus, dir, o);
   return { path: dir, name, origin: 'made' };
 }

@@ -29,14 +29,14 @@ async function recordFile(db: Db, runId: string, kind: string, file: string, met
 
 /** Runs the prepare step; returns what train needs and the step's accounting (rows in → training rows out, images without tasks filtered). */
 export async function prepareTraining(
-  deps: { db: Db; store: ArtifactStore },
+  deps: { db: Db; store: ArtifactStore; python?: string },
   runId: string,
   spec: TTrainModelSpec,
   hooks: PrepareHooks,
 ): Promise<{ prepared: PreparedTraining; result: StageResult }> {
   const { db, store } = deps;
   hooks.heartbeat({ phase: 'base model' });
-  const base = await resolveBase(store, spec.base, { signal: hooks.cancelled, heartbeat: () => hooks.heartbeat({ phase: 'init-model' }) });
+  const base = await resolveBase(store, spec.base, { signal: hooks.cancelled, heartbeat: () => hooks.heartbeat({ phase: 'init-model' }), python: deps.python });
   const baseRevision = `hf:${await folderHash(base.path)}`;
   const baseModelId = await upsertModel(db, { name: base.name, kind: 'BASE', family: 'qwen2vl', format: 'hf', uri: base.path, revision: baseRevision });
   if (base.origin !== 'given') {

@@ -59,7 +59,7 @@ async function recordedModel(db: Db, name: string, exported: ExportedModel): Pro
 
 /** Runs (or reuses) the training; returns the model and the step's accounting (training rows in → examples trained, the rest filtered with the trainer's reasons). */
 export async function trainPrepared(
-  deps: { db: Db; store: ArtifactStore; gpus?: GpuPool },
+  deps: { db: Db; store: ArtifactStore; gpus?: GpuPool; python?: string },
   input: { runId: string; attempt: number; spec: TTrainModelSpec; prepared: PreparedTraining },
   hooks: TrainHooks,
 ): Promise<{ model: TrainedSummary; result: StageResult }> {
@@ -81,6 +81,7 @@ export async function trainPrepared(
       heartbeat: hooks.heartbeat,
       cancelled: hooks.cancelled,
       gpus: deps.gpus,
+      python: deps.python,
       onStep: async (e) => {
         const row = { attempt: input.attempt, ...stepRow(e) };
         const k = { runId, step: Number(e.step) };

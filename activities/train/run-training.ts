@@ -23,6 +23,8 @@ export interface TrainingAttempt {
   heartbeat: (details: unknown) => void;
   cancelled: AbortSignal;
   gpus?: GpuPool;
+  /** the trainer's interpreter (ActivityDeps.python) */
+  python?: string;
   /** a `step` event; calls are chained, and all have finished when runTraining returns */
   onStep: (e: TrainerEvent) => Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function runTraining(o: TrainingAttempt): Promise<TrainingOutcome> 
     const r = await runTrainer(args, {
       signal: o.cancelled,
       worldSize: launch.worldSize,
+      python: o.python,
       // this attempt's GPUs only; none on a CPU run, so device auto means cpu there
       env: { CUDA_VISIBLE_DEVICES: lease ? lease.ids.join(',') : '', ADAMLLM_PARENT_PID: String(process.pid) },
       onEvent: (e) => {

@@ -67,6 +67,7 @@ export const trainStage: StageImplementation<'train'> = {
       heartbeat: ctx.heartbeat,
       cancelled: ctx.cancelled,
       gpus: ctx.gpus,
+      python: ctx.python,
       onStep: async (e) => {
         const row = { attempt: ctx.attempt, ...stepRow(e) };
         const key = { runId: ctx.runId, step: Number(e.step) };

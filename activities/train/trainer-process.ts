@@ -1,8 +1,8 @@
 // The trainer as a subprocess: `python -m adamllm_trainer <args>`, or with worldSize > 1
 // `python -m torch.distributed.run --standalone --nproc-per-node=N -m adamllm_trainer <args>`.
 // Its JSON-line events (rank 0 writes them) stream to a callback; abort sends SIGTERM (the
-// trainer checkpoints, then exits 143). The interpreter is ADAMLLM_PYTHON, else the project's
-// .venv-models, else python3.
+// trainer checkpoints, then exits 143). The interpreter is the caller's (the worker's
+// ADAMLLM_PYTHON, through the activity's dependencies), else the project's .venv-models, else python3.
 //
 // The launcher runs under a small sh guard in a process group of its own (detached): the guard
 // forwards SIGTERM to it, and when the worker dies (even by SIGKILL) the guard's end of a pipe
@@ -44,10 +44,13 @@ export interface TrainerOptions {
   worldSize?: number;
   /** how long ranks left behind by a dead launcher get to checkpoint after SIGTERM */
   orphanGraceMs?: number;
+  /** the interpreter (ADAMLLM_PYTHON); default: trainerPython() */
+  python?: string;
 }
 
-export function trainerPython(): string {
-  if (process.env.ADAMLLM_PYTHON) return process.env.ADAMLLM_PYTHON;
+/** The given interpreter (ADAMLLM_PYTHON), else the project's .venv-models, else python3. */
+export function trainerPython(python?: string): string {
+  if (python) return python;
   const local = path.join(projectRoot(), '.venv-models', 'bin', 'python');
   return fs.existsSync(local) ? local : 'python3';
 }
@@ -86,7 +89,7 @@ const SHUTDOWN_TIMEOUT_S = 900;
 
 export function runTrainer(args: string[], o: TrainerOptions = {}): Promise<TrainerExit> {
   const tag = randomUUID();
-  const python = trainerPython();
+  const python = trainerPython(o.python);
   const child = spawn('/bin/sh', ['-c', GUARD, 'adamllm-trainer', python, ...trainerArgv(args, o.worldSize)], {
     cwd: projectRoot(),
     env: {

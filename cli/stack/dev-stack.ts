@@ -8,7 +8,7 @@ import { createDb, type Db } from '../../activities/db/client';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { GpuPool } from '../../activities/train/gpus';
 import { ALL_QUEUES, createWorkers, type QueueName } from '../../workers/create-workers';
-import { parseWorkerEnv } from '../../workers/config';
+import { activityDepsOf, parseWorkerEnv, type TWorkerEnv } from '../../workers/config';
 import { ownedGpus } from '../../workers/gpus';
 import { migrate, startEmbeddedPostgres, type Database } from './database';
 import { portOpen, startTemporalDevServer, waitForTemporal, type TemporalServer } from './temporal-server';
@@ -91,12 +91,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const artifactDir = env.ADAMLLM_ARTIFACT_DIR;
     const queues = o.queues ?? ALL_QUEUES;
     if (queues.length > 0) {
-      installRuntimeLogger();
+      installRuntimeLogger(env.ADAMLLM_LOG_LEVEL);
       const connection = await NativeConnection.connect({ address: temporalAddress });
       const workers: Worker[] = await createWorkers({
         connection,
         namespace: env.TEMPORAL_NAMESPACE,
-        deps: { db, store: new ArtifactStore(artifactDir), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
+        deps: { ...activityDepsOf(env), db, store: new ArtifactStore(artifactDir), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
         queues,
         cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
         gpuSlots: env.ADAMLLM_GPU_SLOTS,
@@ -124,10 +124,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
 let runtimeInstalled = false;
 
-/** Worker logs at WARN unless ADAMLLM_LOG_LEVEL says otherwise; the CLI prints progress itself. */
-function installRuntimeLogger(): void {
+/** Worker logs at ADAMLLM_LOG_LEVEL (WARN unless set, as in `worker`); the CLI prints progress itself. */
+function installRuntimeLogger(level: TWorkerEnv['ADAMLLM_LOG_LEVEL']): void {
   if (runtimeInstalled) return;
-  const level = (process.env.ADAMLLM_LOG_LEVEL ?? 'WARN').toUpperCase() as 'WARN';
   // Each queue's worker registers only workflows or only activities; the SDK warns about the
   // half it lacks, which is by design here.
   const byDesign = /^No (activities|workflows) registered/;

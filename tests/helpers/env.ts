@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createDb, type Db } from '../../activities/db/client';
 import { ArtifactStore } from '../../activities/store/artifact-store';
+import { activityDepsOf, parseWorkerEnv } from '../../workers/config';
 import { createWorkers, type QueueName } from '../../workers/create-workers';
 
 let runtimeInstalled = false;
@@ -51,7 +52,8 @@ export async function harness(): Promise<Harness> {
       const workers: Worker[] = await createWorkers({
         connection: nc,
         namespace: 'default',
-        deps: { db, store },
+        // what a worker takes from its environment (ADAMLLM_PYTHON, ADAMLLM_ONNX_DEVICE, API keys), through the same schema
+        deps: { ...activityDepsOf(parseWorkerEnv({ ...process.env, DATABASE_URL: env.databaseUrl })), db, store },
         queues,
         cpuConcurrency: 4,
         gpuSlots: 1,

@@ -7,7 +7,7 @@ import { backendFor } from '../../activities/models/backend-for';
 import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 
 async function main(dir: string, image: string, caption: string): Promise<void> {
-  const backend = await backendFor({ backend: 'onnx', path: dir });
+  const backend = await backendFor({ backend: 'onnx', path: dir }, {});
   const request = { prompt: synthesisPrompt(QWEN2VL_SYNTH, caption), images: [await fs.readFile(image)] };
   const [out] = await backend.generate([request], { maxNewTokens: 24, stopTokens: [QWEN2VL_SYNTH.END], keepSpecialTokens: true });
   process.stdout.write(JSON.stringify({ identity: backend.identity, out }));

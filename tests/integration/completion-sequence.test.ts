@@ -44,7 +44,7 @@ for _, row in iter_rows(cfg):
                 "labelledText": enc.tok.decode([t for t, l in zip(ids, labels) if l != -100], skip_special_tokens=True)})
 print(json.dumps(out))
 `;
-  const stdout = execFileSync(trainerPython(), ['-c', code, tinyVL, file, dir, String(maxLength)], { env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout = execFileSync(trainerPython(process.env.ADAMLLM_PYTHON), ['-c', code, tinyVL, file, dir, String(maxLength)], { env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 

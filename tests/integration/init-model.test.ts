@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/env';
 
 const ROOT = path.join(__dirname, '..', '..');
 const env = { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') };
-const run = (args: string[]) => spawnSync(trainerPython(), ['-m', 'adamllm_trainer', 'init-model', ...args], { env, encoding: 'utf8' });
+const run = (args: string[]) => spawnSync(trainerPython(process.env.ADAMLLM_PYTHON), ['-m', 'adamllm_trainer', 'init-model', ...args], { env, encoding: 'utf8' });
 const events = (stdout: string) => stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('init-model: a tokenizer of the corpus, random weights, the same files for the same arguments', () => {
@@ -35,7 +35,7 @@ import json, sys
 from transformers import AutoTokenizer
 tok = AutoTokenizer.from_pretrained(sys.argv[1])
 print(json.dumps({w: len(tok(" " + w, add_special_tokens=False)["input_ids"]) for w in sys.argv[2:]}))`;
-  const lengths = JSON.parse(execFileSync(trainerPython(), ['-c', code, path.join(dir, 'a'), ...words], { env, encoding: 'utf8' }).trim().split('\n').at(-1)!) as Record<string, number>;
+  const lengths = JSON.parse(execFileSync(trainerPython(process.env.ADAMLLM_PYTHON), ['-c', code, path.join(dir, 'a'), ...words], { env, encoding: 'utf8' }).trim().split('\n').at(-1)!) as Record<string, number>;
   expect(Object.values(lengths)).toEqual([1, 1, 1, 1]);
 }, 120_000);
 

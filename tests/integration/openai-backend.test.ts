@@ -36,7 +36,6 @@ test('chat through `adamllm serve` equals the onnx backend on the raw prompt', a
 }, 120_000);
 
 test('429/5xx are retried with backoff, the key goes only into Authorization, 4xx fails at once', async () => {
-  process.env.ADAMLLM_TEST_API_KEY = 'sk-test-secret';
   const seen: { auth?: string; body: string }[] = [];
   let failuresLeft = 2;
   const proxy = http.createServer((req, res) => {
@@ -59,7 +58,7 @@ test('429/5xx are retried with backoff, the key goes only into Authorization, 4x
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
   try {
     const base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`;
-    const backend = new OpenAIBackend({ baseUrl: base, model: 'qwen2vl-tiny', apiKeyEnv: 'ADAMLLM_TEST_API_KEY', retryDelayMs: 20 });
+    const backend = new OpenAIBackend({ baseUrl: base, model: 'qwen2vl-tiny', apiKey: 'sk-test-secret', retryDelayMs: 20 });
     const image = fs.readFileSync(path.join(out, 'reference_image.png'));
     const [r] = await backend.generate([{ prompt: '', chat: evalChat, images: [image] }], { maxNewTokens: 4 });
     expect(typeof r.text).toBe('string');

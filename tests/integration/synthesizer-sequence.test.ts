@@ -37,7 +37,7 @@ for _, row in iter_rows(cfg):
                 "labelled": enc.tok.decode([t for t, l in zip(ids, labels) if l != -100]), "reason": None})
 print(json.dumps(out))
 `;
-  const stdout = execFileSync(trainerPython(), ['-c', code, tinyVL, file, dir, sequence], { env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout = execFileSync(trainerPython(process.env.ADAMLLM_PYTHON), ['-c', code, tinyVL, file, dir, sequence], { env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 

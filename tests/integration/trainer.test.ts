@@ -3,9 +3,13 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runTrainer, trainerPython, type TrainerEvent } from '../../activities/train/trainer-process';
+import { runTrainer as launch, trainerPython as pythonFor, type TrainerEvent, type TrainerOptions } from '../../activities/train/trainer-process';
 import { tempDir } from '../helpers/env';
 import { toyTrainingSet } from '../helpers/training-set';
+
+// the interpreter a worker would take from its ADAMLLM_PYTHON (a CUDA venv on a GPU machine)
+const trainerPython = () => pythonFor(process.env.ADAMLLM_PYTHON);
+const runTrainer = (args: string[], o: TrainerOptions = {}) => launch(args, { python: process.env.ADAMLLM_PYTHON, ...o });
 
 const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');
 let set: { dir: string; file: string };

@@ -13,7 +13,6 @@ const saved = { ...process.env };
 let dir: string;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-launch-'));
-  process.env.ADAMLLM_PYTHON = fake;
 });
 afterEach(() => {
   process.env = { ...saved };
@@ -45,6 +44,7 @@ test('one process runs the trainer module; several run it under torchrun', () =>
 test('abort reaches the launcher as SIGTERM through the guard: it stops with 143, and its GPUs are the ones given', async () => {
   const abort = new AbortController();
   const r = await runTrainer(['train', '--config', 'c.json'], {
+    python: fake,
     worldSize: 2,
     signal: abort.signal,
     env: { CUDA_VISIBLE_DEVICES: '2,3' },
@@ -56,7 +56,7 @@ test('abort reaches the launcher as SIGTERM through the guard: it stops with 143
 });
 
 test('SIGKILL from onEvent is a crash: the launcher dies at once', async () => {
-  const r = await runTrainer(['train'], { onEvent: (e, t) => e.event === 'step' && t.kill('SIGKILL') });
+  const r = await runTrainer(['train'], { python: fake, onEvent: (e, t) => e.event === 'step' && t.kill('SIGKILL') });
   expect(r.signal).toBe('SIGKILL');
   expect(r.events.filter((e) => e.event === 'stopped')).toEqual([]);
 });
@@ -64,7 +64,7 @@ test('SIGKILL from onEvent is a crash: the launcher dies at once', async () => {
 test('a rank that outlives its launcher (its own session, as torchrun starts ranks) is stopped with SIGTERM before the result', async () => {
   process.env.FAKE_TRAINER_MODE = 'orphan';
   process.env.FAKE_TRAINER_MARK = path.join(dir, 'rank');
-  const r = await runTrainer(['train'], { orphanGraceMs: 5000 });
+  const r = await runTrainer(['train'], { python: fake, orphanGraceMs: 5000 });
   expect(r.code).toBe(1);
   const rank = Number(r.events.find((e) => e.event === 'rank')!.pid);
   expect(fs.readFileSync(path.join(dir, 'rank'), 'utf8')).toBe('terminated');
@@ -76,7 +76,7 @@ test('a rank that outlives its launcher (its own session, as torchrun starts ran
 
 test('the worker dies by SIGKILL: the guard stops the trainer with SIGTERM', async () => {
   const mark = path.join(dir, 'trainer');
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'helpers', 'trainer-launch-run.ts')], {
+  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'helpers', 'trainer-launch-run.ts'), fake], {
     env: { ...process.env, FAKE_TRAINER_MARK: mark },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
