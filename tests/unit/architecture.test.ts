@@ -1,23 +1,65 @@
 // The layout is the architecture: workflows import no Node builtins, no Prisma and no
-// activity runtime code (types only); core stays pure so workflows can use it.
+// activity runtime code (types only); core stays pure so workflows can use it; activities
+// import nothing from cli/ or workers/ (those wire processes around them); and settings come
+// from the environment in one place, the worker's schema (workers/config.ts), or the CLI.
 import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.join(__dirname, '..', '..');
 
-function importsOf(file: string): { spec: string; typeOnly: boolean }[] {
-  const src = fs.readFileSync(file, 'utf8');
-  return [...src.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => ({ spec: m[2], typeOnly: !!m[1] }));
+/** Every module a file names: `import … from`, `export … from`, `import 'x'`, `require('x')` and `import('x')`. */
+function importsOf(src: string): { spec: string; typeOnly: boolean }[] {
+  const found: { spec: string; typeOnly: boolean }[] = [];
+  for (const m of src.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[\w$]+\s*,\s*)?(?:[\w$]+|\*(?:\s+as\s+[\w$]+)?|\{[^}]*\})\s+from\s+['"]([^'"]+)['"]/gm)) {
+    found.push({ spec: m[2], typeOnly: !!m[1] });
+  }
+  for (const m of src.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)) found.push({ spec: m[1], typeOnly: false });
+  for (const m of src.matchAll(/\b(?:require|import)\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push({ spec: m[1], typeOnly: false });
+  return found;
 }
+
+const importsOfFile = (file: string) => importsOf(fs.readFileSync(file, 'utf8'));
 
 function filesIn(dir: string): string[] {
   return fs.readdirSync(path.join(root, dir), { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).map((f) => path.join(root, dir, f));
 }
 
+/** The project folder a relative import lands in (cli, workers, …), or null for a package. */
+function folderOf(file: string, spec: string): string | null {
+  if (!spec.startsWith('.')) return null;
+  return path.relative(root, path.resolve(path.dirname(file), spec)).split(path.sep)[0];
+}
+
+test('the import scan sees every form: import, export … from, side effects, require, dynamic import', () => {
+  const src = [
+    "import a from './a';",
+    "import type { B } from './b';",
+    "import {\n  c,\n  type C,\n} from './c';",
+    "export { d } from './d';",
+    "export * from './e';",
+    "export type { F } from './f';",
+    "import './g';",
+    "const h = require('./h');",
+    "const i = await import('./i');",
+    "export function fromX(): string { return 'from y'; }",
+  ].join('\n');
+  expect(importsOf(src)).toEqual([
+    { spec: './a', typeOnly: false },
+    { spec: './b', typeOnly: true },
+    { spec: './c', typeOnly: false },
+    { spec: './d', typeOnly: false },
+    { spec: './e', typeOnly: false },
+    { spec: './f', typeOnly: true },
+    { spec: './g', typeOnly: false },
+    { spec: './h', typeOnly: false },
+    { spec: './i', typeOnly: false },
+  ]);
+});
+
 test('workflows import only the workflow SDK, core and each other (activities as types)', () => {
   const bad: string[] = [];
   for (const f of filesIn('workflows')) {
-    for (const { spec, typeOnly } of importsOf(f)) {
+    for (const { spec, typeOnly } of importsOfFile(f)) {
       const allowed = spec === '@temporalio/workflow' || spec === '@temporalio/common' || spec.startsWith('./') || spec.startsWith('../core/') || (typeOnly && spec.startsWith('../activities'));
       if (!allowed) bad.push(`${path.relative(root, f)} imports ${typeOnly ? 'type ' : ''}${spec}`);
     }
@@ -28,10 +70,46 @@ test('workflows import only the workflow SDK, core and each other (activities as
 test('core has no I/O: no Node builtins, no database, no Temporal runtime', () => {
   const bad: string[] = [];
   for (const f of filesIn('core')) {
-    for (const { spec } of importsOf(f)) {
+    for (const { spec } of importsOfFile(f)) {
       if (!(spec === 'zod' || spec.startsWith('./') || spec.startsWith('../'))) bad.push(`${path.relative(root, f)} imports ${spec}`);
       if (spec.startsWith('../') && !path.resolve(path.dirname(f), spec).startsWith(path.join(root, 'core'))) bad.push(`${path.relative(root, f)} reaches outside core: ${spec}`);
     }
+  }
+  expect(bad).toEqual([]);
+});
+
+test('activities import nothing from cli/ or workers/ (not even types): they wire processes around activities', () => {
+  const bad: string[] = [];
+  for (const f of filesIn('activities')) {
+    for (const { spec } of importsOfFile(f)) {
+      const folder = folderOf(f, spec);
+      if (folder === 'cli' || folder === 'workers') bad.push(`${path.relative(root, f)} imports ${spec}`);
+    }
+  }
+  expect(bad).toEqual([]);
+});
+
+// Where the environment may be read. Everything else gets its settings as arguments or
+// dependencies (ActivityDeps), from the schema workers/config.ts parses once at start.
+const ENV_READERS: Record<string, string> = {
+  'workers/config.ts': "the worker's environment schema: the one place a worker reads its settings",
+  'cli/': "the user's command: its own options (DATABASE_URL, TEMPORAL_ADDRESS, ADAMLLM_STATE_DIR) and the stack it starts, which parses the worker schema",
+  'workers/threads.ts': "sets libuv's UV_THREADPOOL_SIZE before the pool starts, which is before any config could be parsed (libuv's setting, not ours)",
+  'prisma.config.ts': "Prisma's CLI configuration (migrate): DATABASE_URL as Prisma's tooling reads it",
+  'bench/': 'benchmarks are programs of their own: their BENCH_* knobs, and the environment of the workers they start',
+  'tests/': "the global setup hands the services' coordinates to tests through the environment, and tests set the environment of the processes they start",
+};
+
+test('process.env is read only by the worker schema and the CLI (and the allow-listed programs around them)', () => {
+  const files = [...['activities', 'core', 'workflows', 'workers', 'cli', 'bench', 'samples', 'tests'].flatMap(filesIn), path.join(root, 'prisma.config.ts')];
+  const bad: string[] = [];
+  for (const f of files) {
+    const rel = path.relative(root, f).split(path.sep).join('/');
+    if (Object.keys(ENV_READERS).some((allowed) => (allowed.endsWith('/') ? rel.startsWith(allowed) : rel === allowed))) continue;
+    // A spread forwards the whole environment to a child process (the trainer inherits CUDA,
+    // Hugging Face caches, proxies) as spawn without `env` would: it names no variable, so reads no setting.
+    const src = fs.readFileSync(f, 'utf8').replace(/\.\.\.process\.env\b/g, '');
+    for (const [i, line] of src.split('\n').entries()) if (/\bprocess\.env\b/.test(line)) bad.push(`${rel}:${i + 1} ${line.trim()}`);
   }
   expect(bad).toEqual([]);
 });
