@@ -1,14 +1,55 @@
-/** Jest: TypeScript through swc; one global setup starts Temporal and migrates a fresh database. */
-module.exports = {
+/**
+ * Jest: TypeScript through swc, in four projects (tiers).
+ * - unit: pure tests (tests/unit): no Temporal, no Postgres, no workflow bundle; seconds.
+ *   `npm run test:unit` (= `jest --selectProjects unit`).
+ * - lint: ESLint as a test (`npm run lint` is the same check).
+ * - trainer: pytest over trainer/tests (the tiny models, no service).
+ * - services: the rest (tests/workflow, tests/integration), after one global setup that starts a
+ *   Temporal dev server, migrates a fresh database and bundles the workflows.
+ * Jest runs a project's globalSetup only when a test of that project runs, so the unit tier
+ * alone starts nothing; plain `jest` (scripts/test.sh, CI) runs all four.
+ */
+const shared = {
   // the node environment with the main realm's typed arrays (onnxruntime-node's outputs, see the file)
   testEnvironment: '<rootDir>/tests/setup/onnx-environment.js',
-  roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   // hyparquet ships ES modules only; swc turns them into CommonJS for Jest.
   transformIgnorePatterns: ['/node_modules/(?!hyparquet/)'],
-  globalSetup: '<rootDir>/tests/setup/global-setup.ts',
-  globalTeardown: '<rootDir>/tests/setup/global-teardown.ts',
+};
+
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/tests/unit'],
+      // a temporary folder per test file, removed after it (the services tier's comes from its global setup)
+      setupFilesAfterEnv: ['<rootDir>/tests/setup/unit-tmp.ts'],
+    },
+    {
+      // ESLint over the project (npm run lint) as a test, so CI fails on it; pure but ~20 s, so
+      // not in the unit tier's inner loop
+      ...shared,
+      displayName: 'lint',
+      roots: ['<rootDir>/tests/lint'],
+    },
+    {
+      // the Python trainer's pytest tests (trainer/tests) through one Jest test: they need
+      // .venv-models and the tiny models (scripts/build-models.sh), no service
+      ...shared,
+      displayName: 'trainer',
+      roots: ['<rootDir>/tests/trainer'],
+    },
+    {
+      ...shared,
+      displayName: 'services',
+      roots: ['<rootDir>/tests/workflow', '<rootDir>/tests/integration'],
+      globalSetup: '<rootDir>/tests/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/tests/setup/global-teardown.ts',
+    },
+  ],
   testTimeout: 120000,
+  // in band: the services tier's tests share one Temporal server and database
   maxWorkers: 1,
 };

@@ -19,9 +19,9 @@ export function testEnv() {
   return { temporal, databaseUrl, bundle, tmp: process.env.ADAMLLM_TEST_TMP ?? os.tmpdir() };
 }
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(testEnv().tmp, `${prefix}-`));
-}
+import { tempDir } from './tmp';
+
+export { tempDir };
 
 export interface Harness {
   db: Db;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { readBenchmark, type BenchmarkRow } from '../../activities/evaluate/benchmark-reader';
 import { TASKS } from '../../core/eval/tasks';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 const fixture = (f: string) => path.join(__dirname, '..', 'fixtures', 'benchmarks', f);
 

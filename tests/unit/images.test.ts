@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { confinePath } from '../../activities/ingest/confine';
 import { checkImage } from '../../activities/ingest/check-image';
 import { parseRunSpec } from '../../core/spec';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 const limits = { ...parseRunSpec({ version: 1, domain: 'd', dataset: { format: 'csv', path: 'x', imageRoot: 'y' } }).stages.ingest, maxPixels: 1_000_000 };
 let root: string;

@@ -10,7 +10,7 @@ import { generateWorld, WORLD_TEST_SIZE } from '../../samples/world/world';
 import { BACKGROUNDS, COLOUR_NAMES, SHAPES, SIZES } from '../../samples/world/general-scene';
 import { GENERAL_PLACES } from '../../samples/world/general-text';
 import { NUMBER_WORDS } from '../../samples/world/layout';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 const POOLS: readonly (readonly string[])[] = [NUMBER_WORDS, COLOUR_NAMES, SHAPES, SIZES, GENERAL_PLACES, BACKGROUNDS];
 

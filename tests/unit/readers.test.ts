@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseRunSpec } from '../../core/spec';
 import { readSourceRows, shareGptRow, type SourceRow } from '../../activities/ingest/readers';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 const dataset = (format: string, file: string, extra = {}) =>
   parseRunSpec({ version: 1, domain: 'd', dataset: { format, path: file, imageRoot: '.', ...extra } }).dataset;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
 import { food101Id, TASKS } from '../../core/eval/tasks';
 import { generateFood101Benchmark } from '../../samples/benchmark';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 test('generated Food101 split: readable rows with Food-101 labels and existing images', async () => {
   const { file, rows } = await generateFood101Benchmark(tempDir('food101'), 30);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateWorld, WORLD_TEST_SIZE, type World } from '../../samples/world/world';
 import { writeWorldTrainingFiles, type WorldTrainingFiles } from '../../samples/world/training-sets';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 type Row = { images: string[]; messages: { role: string; content: string }[] };
 let world: World;

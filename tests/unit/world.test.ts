@@ -10,7 +10,7 @@ import { Aggregator, TASKS, type EvalTask } from '../../core/eval/tasks';
 import { parseRunSpec } from '../../core/spec';
 import { generateWorld, WORLD_TEST_SIZE, type World } from '../../samples/world/world';
 import { GENERAL_TASK_TYPES, type GeneralTask } from '../../samples/world/general-tasks';
-import { tempDir } from '../helpers/env';
+import { tempDir } from '../helpers/tmp';
 
 const small = { ...WORLD_TEST_SIZE, seed: 7 };
 const score = { f1Convention: 'sklearn>=1.3' as const };

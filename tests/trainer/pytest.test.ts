@@ -1,0 +1,21 @@
+// The trainer's Python unit tests (trainer/tests: config checks, loss masks, data order, what
+// a few optimizer steps move), run with pytest in the trainer's interpreter, so the suite's one
+// command runs them too. They need the tiny models (scripts/build-models.sh), no service.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { trainerPython } from '../../activities/train/trainer-process';
+
+const exec = promisify(execFile);
+const root = path.join(__dirname, '..', '..');
+
+test('pytest trainer/tests passes', async () => {
+  // the interpreter a worker would use (ADAMLLM_PYTHON, else .venv-models); -p no:cacheprovider: no .pytest_cache in the tree
+  const python = trainerPython(process.env.ADAMLLM_PYTHON);
+  const r = await exec(python, ['-m', 'pytest', 'trainer/tests', '-q', '-p', 'no:cacheprovider'], { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }).then(
+    (ok) => ({ code: 0, out: ok.stdout + ok.stderr }),
+    (e: { code?: number; stdout?: string; stderr?: string; message: string }) => ({ code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message }),
+  );
+  if (r.code !== 0) throw new Error(`pytest exited with ${r.code}:\n${r.out}`);
+  expect(r.out).toMatch(/\d+ passed/);
+}, 300_000);
