@@ -72,7 +72,9 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
               : { ...QUICK, synthesizer: 'rules', shardSize: 256 },
             filter: judged
               ? { ...QUICK, judge: 'model', model: { backend: 'onnx', path: x.models.judge.onnx }, batchSize: 8, shardSize: 64 }
-              : { ...QUICK, judge: 'rules', shardSize: 256 },
+              : // without the consistency filter every task stays, duplicates too: the platform's
+                // duplicate rule is a filter of its own, and the paper's arm keeps them
+                { ...QUICK, judge: 'rules', dropDuplicates: false, shardSize: 256 },
           }
         : {}),
       compose: { ...QUICK, shardSize: 256, content: arm.name === 'captions' ? 'caption-only' : arm.name === 'two-stage' ? 'task-only' : 'caption-and-task' },

@@ -103,7 +103,7 @@ function chartSpec(rows: readonly ComparisonRow[]): TopLevelSpec {
     data: { values },
     mark: 'bar',
     encoding: {
-      x: { field: 'metric', type: 'nominal', title: null, sort: [...SCORE_COLUMNS.map((c) => c.title), 'average'] },
+      x: { field: 'metric', type: 'nominal', title: null, sort: [...SCORE_COLUMNS.map((c) => c.title), 'average'], axis: { labelAngle: 0 } },
       xOffset: { field: 'model', sort: order },
       y: { field: 'score', type: 'quantitative', title: 'score (%)', scale: { domain: [0, 100] } },
       color: { field: 'model', type: 'nominal', title: null, sort: order, legend: { orient: 'bottom', columns: 1, labelLimit: 400 } },

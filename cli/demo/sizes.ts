@@ -88,16 +88,18 @@ export const DEMO_SIZES: Record<'full' | 'test', WorldSize> = {
     domainImages: 16,
     benchmarkRows: 8,
     side: 56,
-    init: { vocabSize: 512, hidden: 32, layers: 1, visionDepth: 1 },
+    init: { vocabSize: 512, hidden: 64, layers: 2, visionDepth: 1 },
     base: cpu({ maxSteps: 2, imageMaxPixels: 56 * 56 }),
     // enough steps for the synthesizer to write its grammar (else synthesis parses nothing and the arm has no set)
-    synthesizer: cpu({ epochs: 30, perDeviceBatchSize: 8, learningRate: 3e-3, imageMaxPixels: 56 * 56 }),
+    synthesizer: cpu({ epochs: 60, perDeviceBatchSize: 4, learningRate: 3e-3, warmupRatio: 0, imageMaxPixels: 56 * 56 }),
     judgeQuery: cpu({ maxSteps: 2 }),
-    judge: cpu({ maxSteps: 2 }),
+    // the reduced world's smaller vocabulary spends ~1.1k tokens on the whole judge prompt
+    judge: cpu({ maxSteps: 2, maxLength: 2048 }),
     adapt: cpu({ maxSteps: 2, imageMaxPixels: 56 * 56 }),
     judgeTasks: 8,
     judgeQueryTasks: 8,
-    synthesizerTokens: 24,
+    // a memorized seed conversation asks each question twice (precise, informative) within ~250 tokens
+    synthesizerTokens: 256,
     answerTokens: 8,
   },
 };

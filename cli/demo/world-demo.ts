@@ -76,8 +76,8 @@ interface TrainedModel {
   finalLoss: number;
 }
 
-/** Runs one trainModel workflow to the end, printing its training steps as they land. */
-async function trainModel(client: Client, db: Db, workflowType: 'trainModel' | 'trainSynthesizer', spec: Record<string, unknown>, say: (s: string) => void): Promise<TrainedModel> {
+/** Runs one trainModel workflow to the end, printing its steps and training steps as they land. */
+async function trainModel(client: Client, db: Db, workflowType: 'trainModel' | 'trainSynthesizer', spec: Record<string, unknown>, say: (s: string) => void, stopWhenWaiting = false): Promise<TrainedModel> {
   const t0 = Date.now();
   const workflowId = `demo-${String(spec.role)}-${stamp()}`;
   const handle = await client.workflow.start(workflowType, { taskQueue: TASK_QUEUES.workflow, workflowId, args: [spec] });
@@ -95,7 +95,9 @@ async function trainModel(client: Client, db: Db, workflowType: 'trainModel' | '
       .catch(() => undefined);
   }, 3000);
   try {
-    const r = (await handle.result()) as TrainedModel;
+    // its progress query has adaptDomain's shape: a step that waits for the operator is shown with the commands
+    const r = (await watchRun(client, workflowId, say, 1000, { stopWhenWaiting })) as unknown as TrainedModel & { status: string };
+    if (r.status !== 'succeeded') throw new Error(`demo: ${workflowType} ${workflowId} (${spec.name}) ended ${r.status}: ${JSON.stringify(r)}`);
     say(`  ${spec.name}: ${r.steps} steps, final loss ${Number(r.finalLoss).toFixed(3)}, ${elapsed(t0)} → ${r.onnx}`);
     return r;
   } finally {
@@ -191,10 +193,10 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const needs = { synthesizer: arms.some((a) => a.name === 'unfiltered' || a.name === 'adamllm' || a.name === 'two-stage'), judge: arms.some((a) => a.name === 'adamllm' || a.name === 'two-stage') };
 
   const specs = modelSpecs(size, world, files);
-  const base = await trainModel(client, db, 'trainModel', specs.base, say);
-  const synthesizer = needs.synthesizer ? await trainModel(client, db, 'trainSynthesizer', specs.synthesizer(base.hf), say) : undefined;
-  const judgeQuery = needs.judge ? await trainModel(client, db, 'trainModel', specs.judgeQuery(base.hf), say) : undefined;
-  const judge = judgeQuery ? await trainModel(client, db, 'trainModel', specs.judge(judgeQuery.hf), say) : undefined;
+  const base = await trainModel(client, db, 'trainModel', specs.base, say, o.stopWhenWaiting);
+  const synthesizer = needs.synthesizer ? await trainModel(client, db, 'trainSynthesizer', specs.synthesizer(base.hf), say, o.stopWhenWaiting) : undefined;
+  const judgeQuery = needs.judge ? await trainModel(client, db, 'trainModel', specs.judgeQuery(base.hf), say, o.stopWhenWaiting) : undefined;
+  const judge = judgeQuery ? await trainModel(client, db, 'trainModel', specs.judge(judgeQuery.hf), say, o.stopWhenWaiting) : undefined;
   const models: DemoModels = { base, synthesizer: { onnx: synthesizer?.onnx ?? '' }, judge: { onnx: judge?.onnx ?? '' } };
 
   const done: { arm: Arm; workflowId: string; runId: string }[] = [];
