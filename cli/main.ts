@@ -9,7 +9,7 @@ import { parseRunSpec, SpecError } from '../core/spec';
 import { generateSample, type SampleFormat } from '../samples/generate';
 import { startWorkerProcess } from '../workers/main';
 import { parseQueues } from '../workers/create-workers';
-import { parseWorkerEnv } from '../workers/config';
+import { ZWorkerEnv } from '../workers/config';
 import { findTask } from '../core/eval/tasks';
 import { scoreFile } from '../activities/evaluate/score-file';
 import { predictionWriter, recordMetrics, upsertModel } from '../activities/evaluate/record-scores';
@@ -128,7 +128,7 @@ program
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--name <name>', 'model name clients send', undefined)
   .action(async (o) => {
-    const backend = await onnxBackend(o.model, parseWorkerEnv().ADAMLLM_ONNX_DEVICE);
+    const backend = await onnxBackend(o.model, ZWorkerEnv.shape.ADAMLLM_ONNX_DEVICE.parse(process.env.ADAMLLM_ONNX_DEVICE)); // the worker schema's field alone: serve needs no database
     const root = path.resolve(o.model);
     const name = o.name ?? path.basename(root);
     const server = createOpenAIServer(backend, name, { root, maxModelLen: contextLength(root) });
