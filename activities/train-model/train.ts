@@ -16,7 +16,7 @@ import type { GpuPool } from '../train/gpus';
 import { hashExports, modelFolder, recordTrainedModel, trainingMeta, type ExportedModel } from '../train/record-trained';
 import { runTraining, type TrainingOutcome } from '../train/run-training';
 import { trainerConfig, trainingKey } from '../train/trainer-config';
-import { filteredOf, stepRow } from '../train/trainer-events';
+import { filteredOf, upsertTrainStep } from '../train/trainer-events';
 
 export interface TrainHooks {
   heartbeat: (details?: unknown) => void;
@@ -82,11 +82,7 @@ export async function trainPrepared(
       cancelled: hooks.cancelled,
       gpus: deps.gpus,
       python: deps.python,
-      onStep: async (e) => {
-        const row = { attempt: input.attempt, ...stepRow(e) };
-        const k = { runId, step: Number(e.step) };
-        await db.trainStep.upsert({ where: { runId_step: k }, create: { ...k, ...row }, update: row });
-      },
+      onStep: (e) => upsertTrainStep(db, runId, input.attempt, e),
     });
     const exported = await hashExports(outcome.done);
     await writeFinished(outputDir, { outcome, hashes: [...exported.hashes] });

@@ -14,7 +14,7 @@ import { accounted } from '../stage/counts';
 import { hashExports, recordTrainedModel, trainingMeta } from './record-trained';
 import { runTraining } from './run-training';
 import { exportsOnnx, trainerConfig, trainingKey } from './trainer-config';
-import { filteredOf, stepRow } from './trainer-events';
+import { filteredOf, upsertTrainStep } from './trainer-events';
 import type { TrainerEvent } from './trainer-process';
 
 type Ctx = StageContext<'train'>;
@@ -68,11 +68,7 @@ export const trainStage: StageImplementation<'train'> = {
       cancelled: ctx.cancelled,
       gpus: ctx.gpus,
       python: ctx.python,
-      onStep: async (e) => {
-        const row = { attempt: ctx.attempt, ...stepRow(e) };
-        const key = { runId: ctx.runId, step: Number(e.step) };
-        await ctx.db.trainStep.upsert({ where: { runId_step: key }, create: { ...key, ...row }, update: row });
-      },
+      onStep: (e) => upsertTrainStep(ctx.db, ctx.runId, ctx.attempt, e),
     });
     await recordModel(ctx, done, start, data, set);
     return { processed: 1 };

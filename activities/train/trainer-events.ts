@@ -2,10 +2,18 @@
 // the trainer left out (with reasons), and the failure an exit stands for.
 import os from 'node:os';
 import { ErrorTypes } from '../../core/errors';
+import type { Db } from '../db/client';
 import { failure } from '../errors';
 import type { TrainerEvent } from './trainer-process';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Writes a `step` event as the run's TrainStep row (a resumed attempt rewrites the steps after its checkpoint). */
+export async function upsertTrainStep(db: Db, runId: string, attempt: number, e: TrainerEvent): Promise<void> {
+  const row = { attempt, ...stepRow(e) };
+  const key = { runId, step: Number(e.step) };
+  await db.trainStep.upsert({ where: { runId_step: key }, create: { ...key, ...row }, update: row });
+}
 
 /** A `step` event as TrainStep columns (without the run, step and attempt). */
 export function stepRow(e: TrainerEvent) {
