@@ -13,7 +13,8 @@ export type StageName = (typeof STAGE_ORDER)[number];
 /** What a spec without `pipeline` runs: the data stages (training and evaluation need models named). */
 export const DEFAULT_PIPELINE: StageName[] = ['ingest', 'synthesize', 'filter', 'compose', 'export'];
 
-const ZRetry = z
+/** Activity retries of a stage (or a step); past them the stage waits for the operator. */
+export const ZRetry = z
   .object({
     maximumAttempts: z.number().int().min(1).max(100).default(3).describe('activity tries before the stage waits for the operator'),
     initialIntervalSeconds: z.number().positive().default(1),
@@ -21,15 +22,42 @@ const ZRetry = z
     maximumIntervalSeconds: z.number().positive().default(60),
   })
   .strict();
+export type TRetry = z.infer<typeof ZRetry>;
 
-const common = {
+/**
+ * The settings the stage runner reads of every stage: retries, shards and time limits. The
+ * sharded data stages take them all; export and report take retry only, and train its own
+ * bounds and defaults of the two time limits (one shard: the trainer).
+ */
+export const ZCommonSettings = z.object({
   retry: ZRetry.prefault({}),
   shardSize: z.number().int().min(1).max(100_000).default(256).describe('items per shard activity'),
   shardConcurrency: z.number().int().min(1).max(256).default(4).describe('shard activities in flight per batch'),
   shardsPerChild: z.number().int().min(1).max(1000).default(64).describe('shards per child workflow (bounds history size)'),
   heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
   shardTimeoutMinutes: z.number().positive().max(24 * 60).default(30),
-};
+});
+export type TCommonSettings = z.infer<typeof ZCommonSettings>;
+/** What every stage's settings hold of the common ones: retry always, the rest where the stage has them. */
+export type TStageCommonSettings = Pick<TCommonSettings, 'retry'> & Partial<TCommonSettings>;
+
+const common = ZCommonSettings.shape;
+const COMMON_DEFAULTS: TCommonSettings = ZCommonSettings.parse({});
+
+/**
+ * The common settings of a stage as the runner uses them: the stage's own values, and the
+ * defaults of ZCommonSettings for those it does not have. Pure, so the workflow calls it.
+ */
+export function commonSettings(s: TStageCommonSettings): TCommonSettings {
+  return {
+    retry: s.retry,
+    shardSize: s.shardSize ?? COMMON_DEFAULTS.shardSize,
+    shardConcurrency: s.shardConcurrency ?? COMMON_DEFAULTS.shardConcurrency,
+    shardsPerChild: s.shardsPerChild ?? COMMON_DEFAULTS.shardsPerChild,
+    heartbeatTimeoutSeconds: s.heartbeatTimeoutSeconds ?? COMMON_DEFAULTS.heartbeatTimeoutSeconds,
+    shardTimeoutMinutes: s.shardTimeoutMinutes ?? COMMON_DEFAULTS.shardTimeoutMinutes,
+  };
+}
 
 export const ZIngestSettings = z
   .object({
@@ -313,6 +341,8 @@ export type TExportSettings = z.infer<typeof ZExportSettings>;
 export type TEvaluateSettings = z.infer<typeof ZEvaluateSettings>;
 export type TTrainSettings = z.infer<typeof ZTrainSettings>;
 export type TStageSettings = { [K in StageName]: z.infer<(typeof stageSettingsSchemas)[K]> };
+/** The settings of any one stage (a stage attempt's, as the runner carries them). */
+export type TAnyStageSettings = TStageSettings[StageName];
 
 export const ZDataset = z
   .object({

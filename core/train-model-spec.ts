@@ -3,7 +3,7 @@
 // judge), what it starts from, what it learns from and how. Pure (zod only), like core/spec.ts,
 // so the workflow validates it inside the sandbox and fails fast naming the field.
 import { z } from 'zod';
-import { ZTrainSettings } from './spec';
+import { ZRetry, ZTrainSettings } from './spec';
 
 export const TRAIN_MODEL_SPEC_VERSION = 1;
 
@@ -85,15 +85,7 @@ export const ZTrainModelSpec = z
     train: ZModelTrainSettings.prefault({}),
     prepare: z
       .object({
-        retry: z
-          .object({
-            maximumAttempts: z.number().int().min(1).max(100).default(3),
-            initialIntervalSeconds: z.number().positive().default(1),
-            backoffCoefficient: z.number().min(1).default(2),
-            maximumIntervalSeconds: z.number().positive().default(60),
-          })
-          .strict()
-          .prefault({}),
+        retry: ZRetry.prefault({}),
         timeoutMinutes: z.number().positive().max(24 * 60).default(60).describe('start-to-close limit of the prepare step (init-model, the training file)'),
       })
       .strict()

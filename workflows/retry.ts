@@ -1,14 +1,8 @@
 // Retry settings from the run spec, as a Temporal retry policy.
 import type { RetryPolicy } from '@temporalio/common';
+import type { TRetry } from '../core/spec';
 
-export interface ActivityRetry {
-  maximumAttempts: number;
-  initialIntervalSeconds: number;
-  backoffCoefficient: number;
-  maximumIntervalSeconds: number;
-}
-
-export function toRetryPolicy(r: ActivityRetry): RetryPolicy {
+export function toRetryPolicy(r: TRetry): RetryPolicy {
   return {
     maximumAttempts: r.maximumAttempts,
     initialInterval: `${r.initialIntervalSeconds} seconds`,

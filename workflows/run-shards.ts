@@ -5,7 +5,7 @@ import type { Activities } from '../activities';
 import type { ShardRef, StageRef } from '../core/types';
 import { nonRetryableErrorTypes } from '../core/errors';
 import { shardDoneSignal } from './definitions';
-import type { ActivityRetry } from './retry';
+import type { TRetry } from '../core/spec';
 import { toRetryPolicy } from './retry';
 
 /** Marks children that report progress a few times per batch rather than after every shard. */
@@ -27,7 +27,7 @@ export interface RunShardsInput {
   taskQueue: string;
   heartbeatTimeoutSeconds: number;
   shardTimeoutMinutes: number;
-  retry: ActivityRetry;
+  retry: TRetry;
   parentWorkflowId: string;
 }
 

@@ -1,6 +1,6 @@
 // The workflow's in-memory state: what the progress query returns and what operator
 // signals change. Carried across continue-as-new.
-import type { StageName } from '../core/spec';
+import type { StageName, TAnyStageSettings } from '../core/spec';
 import type { RetryStageCommand, RunProgress, StageProgress } from '../core/types';
 
 export type OperatorCommand = { kind: 'retry'; settings?: Record<string, unknown> } | { kind: 'skip' };
@@ -27,7 +27,7 @@ export interface InFlightStage {
   stage: StageName;
   attempt: number;
   /** the attempt's settings (an operator's patch included) */
-  settings: unknown;
+  settings: TAnyStageSettings;
   shardCount: number;
   /** the first shard not yet run */
   from: number;

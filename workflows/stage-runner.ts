@@ -16,23 +16,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nonRetryableErrorTypes } from '../core/errors';
-import { patchStageSettings, SpecError, type StageName, type TRunSpec } from '../core/spec';
+import { commonSettings, patchStageSettings, SpecError, type StageName, type TAnyStageSettings, type TRunSpec } from '../core/spec';
 import { queueFor, stageDefinitions, TASK_QUEUES } from '../core/stages';
 import type { RunProgress, StageRef } from '../core/types';
 import { records } from './proxies';
-import { toRetryPolicy, type ActivityRetry } from './retry';
+import { toRetryPolicy } from './retry';
 import { runShards } from './run-shards';
 import { stageOf, type InFlightStage, type RunState } from './run-state';
-
-
-interface CommonSettings {
-  retry: ActivityRetry;
-  shardSize?: number;
-  shardConcurrency?: number;
-  shardsPerChild?: number;
-  heartbeatTimeoutSeconds?: number;
-  shardTimeoutMinutes?: number;
-}
 
 export type StageOutcome = 'succeeded' | 'skipped' | 'aborted';
 
@@ -68,7 +58,7 @@ export async function runStage(
   checkpoint?: BatchCheckpoint,
 ): Promise<StageOutcome> {
   const st = stageOf(state, name);
-  let settings = spec.stages[name] as unknown as CommonSettings;
+  let settings: TAnyStageSettings = spec.stages[name];
   // An attempt the previous run continued-as-new in the middle of goes on where it stopped.
   let resumed = state.inFlight?.stage === name ? state.inFlight : undefined;
   state.inFlight = undefined;
@@ -77,7 +67,7 @@ export async function runStage(
     let attempt: number;
     if (resumed) {
       attempt = resumed.attempt;
-      settings = resumed.settings as CommonSettings;
+      settings = resumed.settings;
     } else {
       attempt = st.attempt + 1;
       Object.assign(st, { status: 'running', attempt, shardsDone: 0, shardsTotal: 0, error: undefined });
@@ -124,7 +114,7 @@ export async function runStage(
         return 'skipped';
       }
       try {
-        settings = patchStageSettings(name, settings as never, cmd.settings) as unknown as CommonSettings;
+        settings = patchStageSettings(name, settings, cmd.settings);
         st.lastCommandError = undefined;
         setStatus('running');
         break;
@@ -136,11 +126,12 @@ export async function runStage(
   }
 }
 
-async function executeStage(state: RunState, ref: StageRef, settings: CommonSettings, resumed?: InFlightStage, checkpoint?: BatchCheckpoint) {
+async function executeStage(state: RunState, ref: StageRef, settings: TAnyStageSettings, resumed?: InFlightStage, checkpoint?: BatchCheckpoint) {
   const def = stageDefinitions[ref.stage];
   const taskQueue = TASK_QUEUES[queueFor(ref.stage, settings)];
-  const retry = { ...toRetryPolicy(settings.retry), nonRetryableErrorTypes };
-  const heartbeatTimeoutSeconds = settings.heartbeatTimeoutSeconds ?? 60;
+  const common = commonSettings(settings);
+  const retry = { ...toRetryPolicy(common.retry), nonRetryableErrorTypes };
+  const { heartbeatTimeoutSeconds } = common;
   const acts = proxyActivities<Activities>({ taskQueue, retry, startToCloseTimeout: `${def.planTimeoutMinutes} minutes`, heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds` });
   const fin = proxyActivities<Activities>({ taskQueue, retry, startToCloseTimeout: `${def.finalizeTimeoutMinutes} minutes` });
   const st = stageOf(state, ref.stage);
@@ -148,7 +139,7 @@ async function executeStage(state: RunState, ref: StageRef, settings: CommonSett
   const shardCount = resumed ? resumed.shardCount : (await acts.planStage(ref)).shardCount;
   st.shardsTotal = shardCount;
   if (def.sharded && shardCount > 0) {
-    const perChild = settings.shardsPerChild ?? 64;
+    const perChild = common.shardsPerChild;
     const { workflowId } = workflowInfo();
     for (let from = resumed?.from ?? 0; from < shardCount; from += perChild) {
       const to = Math.min(shardCount, from + perChild);
@@ -166,11 +157,11 @@ async function executeStage(state: RunState, ref: StageRef, settings: CommonSett
             from,
             to,
             shardCount,
-            concurrency: settings.shardConcurrency ?? 4,
+            concurrency: common.shardConcurrency,
             taskQueue,
             heartbeatTimeoutSeconds,
-            shardTimeoutMinutes: settings.shardTimeoutMinutes ?? 30,
-            retry: settings.retry,
+            shardTimeoutMinutes: common.shardTimeoutMinutes,
+            retry: common.retry,
             parentWorkflowId: workflowId,
           },
         ],

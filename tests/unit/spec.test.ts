@@ -1,4 +1,4 @@
-import { parseRunSpec, patchStageSettings, SpecError, STAGE_ORDER } from '../../core/spec';
+import { commonSettings, parseRunSpec, patchStageSettings, SpecError, STAGE_ORDER } from '../../core/spec';
 
 const minimal = { version: 1, domain: 'food', dataset: { format: 'sharegpt', path: 'a.json', imageRoot: 'images' } };
 
@@ -20,6 +20,16 @@ test('a minimal spec gets the data pipeline and documented defaults', () => {
   expect(s.stages.compose.unjudged).toBe('caption-only');
   expect(s.stages.export).toMatchObject({ imagePaths: 'absolute', fileName: 'image_caption_and_synthetic_task.json' });
   expect(s.dataset).toMatchObject({ name: 'default', captionInstruction: 'Describe the image.' });
+});
+
+test('the stage runner reads every stage\'s common settings, with the one set of defaults where a stage has none', () => {
+  const s = parseRunSpec({ ...minimal, stages: { evaluate: { shardSize: 8 } } });
+  const defaults = { shardSize: 256, shardConcurrency: 4, shardsPerChild: 64, heartbeatTimeoutSeconds: 60, shardTimeoutMinutes: 30 };
+  expect(commonSettings(s.stages.ingest)).toEqual({ retry: s.stages.ingest.retry, ...defaults });
+  expect(commonSettings(s.stages.evaluate)).toMatchObject({ shardSize: 8, shardConcurrency: 4 });
+  // export and report have retry only; train keeps its own time limits
+  expect(commonSettings(s.stages.export)).toEqual({ retry: { maximumAttempts: 3, initialIntervalSeconds: 1, backoffCoefficient: 2, maximumIntervalSeconds: 60 }, ...defaults });
+  expect(commonSettings(s.stages.train)).toMatchObject({ heartbeatTimeoutSeconds: 120, shardTimeoutMinutes: 3 * 24 * 60, shardsPerChild: 64 });
 });
 
 test('errors name every bad field by its path', () => {
