@@ -10,7 +10,7 @@ import { rulesFilterStage } from './filter/rules-stage';
 import { composeStage } from './compose/compose-stage';
 import { exportStage } from './export/llama-factory';
 import { evaluateStage } from './evaluate/evaluate-stage';
-import { reportStage } from './evaluate/report-stage';
+import { reportStage } from './report/report-stage';
 import { trainStage } from './train/train-stage';
 
 export type StageRegistry = { [K in StageName]?: StageImplementation<K> };

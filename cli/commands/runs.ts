@@ -1,7 +1,7 @@
 // `adamllm runs list|show|compare`: run history from Postgres, as tables or --json.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { writeRunReport } from '../../activities/evaluate/report';
+import { writeRunReport } from '../../activities/report/run-report';
 import { listRuns, findRun } from '../runs/queries';
 import { compareRuns, formatComparison, formatRunDetail, formatRunList } from '../runs/format';
 import { openDb } from '../services';

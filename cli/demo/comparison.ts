@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Db } from '../../activities/db/client';
-import { renderChart } from '../../activities/evaluate/report';
+import { renderChart } from '../../activities/report/run-report';
 import type { Arm } from './arms';
 
 /** The scores the table shows, as (task, metric key) of the Metric rows the evaluate stage wrote. */

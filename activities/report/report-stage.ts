@@ -3,7 +3,7 @@
 // report is what `adamllm runs report` writes on demand.
 import type { StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
-import { writeRunReport } from './report';
+import { writeRunReport } from './run-report';
 
 export const reportStage: StageImplementation<'report'> = {
   async plan(ctx) {
