@@ -8,7 +8,7 @@ import { ingestStage } from './ingest/ingest-stage';
 import { rulesSynthesizeStage } from './synthesize/rules-stage';
 import { rulesFilterStage } from './filter/rules-stage';
 import { composeStage } from './compose/compose-stage';
-import { exportStage } from './export/llama-factory';
+import { exportStage } from './export/export-stage';
 import { evaluateStage } from './evaluate/evaluate-stage';
 import { reportStage } from './report/report-stage';
 import { trainStage } from './train/train-stage';
