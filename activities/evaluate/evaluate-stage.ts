@@ -18,6 +18,7 @@ import { backendFor } from '../models/backend-for';
 import { streamGenerate, type CachedResult, type Outcome } from '../models/generate-stream';
 import { preparedImage } from '../models/images';
 import type { StageContext, StageImplementation } from '../stage/context';
+import { callCost, ledgerTally, type CallCost } from '../stage/cost-ledger';
 import { accounted } from '../stage/counts';
 import { sha256File } from '../store/artifact-store';
 import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
@@ -190,7 +191,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
           ...scoreDetails(score),
           raw: score.raw ?? null,
           ...(error ? { error } : {}),
-          ...(out ? { finishReason: out.finishReason, promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached } : {}),
+          ...(out ? { finishReason: out.finishReason, ...callCost(out) } : {}),
         } as PrismaTypes.InputJsonValue,
       };
       const key = { modelId: e.modelId, task: e.task, rowIndex: r.row.index, promptHash: r.promptHash };
@@ -234,7 +235,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     let answered = 0;
     let unanswered = 0;
     let reused = 0;
-    const ledger = { promptTokens: 0, completionTokens: 0, modelMs: 0, cachedOutputs: 0 };
+    const ledger = ledgerTally();
     const reasons: { reason: string | null; n: number }[] = [];
     const outputs: Record<string, string | number> = {};
     for (const e of evals) {
@@ -256,19 +257,14 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
       const agg = new Aggregator();
       for await (const row of readBenchmark(e.benchmark, task, { to: e.rows })) {
         const p = preds.get(row.index)!;
-        const d = (p.details ?? {}) as { error?: string | null; promptTokens?: number; completionTokens?: number; modelMs?: number; cached?: boolean };
+        const d = (p.details ?? {}) as { error?: string | null } & Partial<CallCost>;
         agg.add(task.scoreRow({ ...row.fields, ...(p.output !== null ? { pred: p.output } : {}) }, row.index, { f1Convention: ctx.settings.f1Convention }));
         if (p.output === null) {
           unanswered++;
           reasons.push({ reason: d.error ?? 'no prediction', n: 1 });
         } else answered++;
         if (p.runId !== ctx.runId) reused++;
-        else {
-          ledger.promptTokens += d.promptTokens ?? 0;
-          ledger.completionTokens += d.completionTokens ?? 0;
-          ledger.modelMs += d.modelMs ?? 0;
-          if (d.cached) ledger.cachedOutputs++;
-        }
+        else ledger.add(d);
       }
       const metrics = task.aggregate(agg);
       await recordMetrics(ctx.db, ctx.runId, e.modelId, { task: e.task, metrics, missing: agg.missing, random: agg.random, errors: agg.errors, ...(e.task === 'FoodSeg103' ? { f1Convention: ctx.settings.f1Convention } : {}) });
@@ -277,7 +273,7 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     const result = accounted('evaluate', { in: total, out: answered, filtered: 0, failed: unanswered }, reasons);
     return {
       ...result,
-      outputs: { ...outputs, promptTokens: ledger.promptTokens, completionTokens: ledger.completionTokens, modelSeconds: Math.round(ledger.modelMs) / 1000, cachedOutputs: ledger.cachedOutputs, reusedPredictions: reused },
+      outputs: { ...outputs, ...ledger.ledger(), reusedPredictions: reused },
     };
   },
 };

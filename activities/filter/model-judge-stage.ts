@@ -8,7 +8,7 @@ import { failure } from '../errors';
 import { backendFor } from '../models/backend-for';
 import { streamGenerate } from '../models/generate-stream';
 import { shardRange, type StageImplementation } from '../stage/context';
-import { judgeLedger } from '../stage/counts';
+import { callCost, judgeLedger } from '../stage/cost-ledger';
 import { rulesFilterStage } from './rules-stage';
 
 const DECODING = { maxNewTokens: 2, keepSpecialTokens: false };
@@ -44,8 +44,7 @@ export const modelJudgeStage: StageImplementation<'filter'> = {
           data: outcomes.map(({ item: t, result: r, error }) => {
             if (!r) return { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label: 'OTHER' as const, kept: false, failed: true, reason: error };
             const { label, keep } = parseJudgeLabel(r.text);
-            const cost = { promptTokens: r.promptTokens, completionTokens: r.completionTokens, modelMs: r.cached ? 0 : r.ms, cached: r.cached };
-            return { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label, raw: r.text, kept: keep, reason: keep ? null : `judge said ${label.toLowerCase()}`, ...cost };
+            return { taskId: t.id, judge: backend.identity, judgeVersion: JUDGE_PROMPT_VERSION, label, raw: r.text, kept: keep, reason: keep ? null : `judge said ${label.toLowerCase()}`, ...callCost(r) };
           }),
           skipDuplicates: true,
         });

@@ -11,7 +11,8 @@ import { backendFor } from '../models/backend-for';
 import { streamGenerate } from '../models/generate-stream';
 import { datasetImage } from '../models/images';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
-import { planOverAcceptedItems, synthesisLedger } from '../stage/counts';
+import { callCost, synthesisLedger } from '../stage/cost-ledger';
+import { planOverAcceptedItems } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
 
 /** Per prompt format: the contract, its chat form for chat APIs, and the decoding it needs. */
@@ -62,8 +63,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
         const rows: Prisma.SynthTaskCreateManyInput[] = outcomes.map(({ item, result: out, error }) => {
           if (!out) return { ...base(item), status: 'FAILED', reason: error };
           const parsed = parseSynthesis(out.text, contract);
-          const cost = { promptTokens: out.promptTokens, completionTokens: out.completionTokens, modelMs: out.cached ? 0 : out.ms, cached: out.cached };
-          const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason, ...cost };
+          const common = { ...base(item), rawOutput: out.text, finishReason: out.finishReason, ...callCost(out) };
           return parsed.ok ? { ...common, status: 'OK', ...parsed.triplet, taskHash: tripletHash(parsed.triplet) } : { ...common, status: 'FILTERED', reason: parsed.reason };
         });
         await ctx.db.synthTask.createMany({ data: rows, skipDuplicates: true });
