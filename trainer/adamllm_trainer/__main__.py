@@ -6,6 +6,7 @@ python -m adamllm_trainer inspect --config CONFIG [--row N]   (a rendered exampl
 python -m adamllm_trainer diff-weights --base DIR --checkpoint DIR   (which tensors training changed)
 python -m adamllm_trainer init-model --corpus FILE [FILE ...] --out DIR [--vocab-size N --hidden N --layers N --vision-depth N --seed N]
    (a new Qwen2-VL: a tokenizer trained on the corpus, random weights; see init_model.py)
+python -m adamllm_trainer config [--json]   (every setting of CONFIG: its default and help)
 
 Exit codes: 0 done; 2 bad config or input data (retrying cannot help); 3 export validation
 failed; 143 stopped by SIGTERM after a checkpoint; 1 anything else. Under torchrun the
@@ -49,7 +50,14 @@ def main(argv=None) -> int:
     n.add_argument("--layers", type=int, default=2)
     n.add_argument("--vision-depth", type=int, default=2)
     n.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("config", help="every setting of the JSON config (--config) with its default and help")
+    c.add_argument("--json", action="store_true", help="as JSON: {name: {help, default}}, a group's under settings")
     args = parser.parse_args(argv)
+    if args.command == "config":
+        from .config import describe, describe_text
+
+        print(json.dumps(describe(), indent=2) if args.json else describe_text(describe()))
+        return 0
     if args.command == "init-model":
         from pathlib import Path
 
