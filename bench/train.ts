@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TRAINER_EXIT } from '../activities/train/trainer-events';
 import { runTrainer, trainerPython, type TrainerEvent } from '../activities/train/trainer-process';
 import { projectRoot } from '../cli/stack/paths';
 import { toyTrainingSet } from '../samples/training-set';
@@ -53,7 +54,7 @@ function config(name: string, trainFile: string, extra: Record<string, unknown> 
 
 async function run(file: string): Promise<TrainerEvent[]> {
   const r = await runTrainer(['train', '--config', file], { python: process.env.ADAMLLM_PYTHON });
-  if (r.code !== 0) throw new Error(`trainer failed: ${JSON.stringify(r.events.at(-1))}\n${r.stderrTail}`);
+  if (r.code !== TRAINER_EXIT.done) throw new Error(`trainer failed: ${JSON.stringify(r.events.at(-1))}\n${r.stderrTail}`);
   return r.events;
 }
 const only = (events: TrainerEvent[], kind: string) => events.filter((e) => e.event === kind);

@@ -13,6 +13,7 @@ import { canonicalJson } from '../bookkeeping/canonical-json';
 import { failure } from '../errors';
 import type { ArtifactStore } from '../store/artifact-store';
 import { sha256File } from '../store/artifact-store';
+import { TRAINER_EXIT } from '../train/trainer-events';
 import { runTrainer } from '../train/trainer-process';
 
 export interface ResolvedBase {
@@ -61,10 +62,10 @@ async function makeModel(init: TInitModel, corpus: string[], dir: string, o: Bas
   try {
     const r = await runTrainer(args, { signal: o.signal, python: o.python, env: { CUDA_VISIBLE_DEVICES: '' } });
     if (o.signal.aborted) throw new Error('cancelled');
-    if (r.code !== 0) {
+    if (r.code !== TRAINER_EXIT.done) {
       const err = r.events.filter((e) => e.event === 'error').at(-1);
       const why = err ? String(err.message) : `init-model exited with code ${r.code ?? r.signal}:\n${r.stderrTail}`;
-      throw failure(r.code === 2 ? ErrorTypes.InvalidInput : ErrorTypes.TrainerFailed, `spec.base.init: ${why}`);
+      throw failure(r.code === TRAINER_EXIT.config ? ErrorTypes.InvalidInput : ErrorTypes.TrainerFailed, `spec.base.init: ${why}`);
     }
     await fs.rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       // another run made the same model meanwhile: the same arguments give the same files

@@ -10,7 +10,7 @@ import { ErrorTypes } from '../../core/errors';
 import { failure } from '../errors';
 import { planLaunch, type GpuLease, type GpuPool } from './gpus';
 import type { TrainerConfig } from './trainer-config';
-import { exitFailure } from './trainer-events';
+import { exitFailure, TRAINER_EXIT } from './trainer-events';
 import { runTrainer, type TrainerEvent } from './trainer-process';
 
 export interface TrainingAttempt {
@@ -48,8 +48,8 @@ export interface TrainingDetails {
 }
 
 /**
- * Runs the trainer to its `done` event. Throws InvalidInput (a bad setting, exit 2),
- * ExportMismatch (exit 3) or TrainerFailed (anything else; retried, resuming from the checkpoint).
+ * Runs the trainer to its `done` event. Throws InvalidInput (a bad setting, TRAINER_EXIT.config),
+ * ExportMismatch (TRAINER_EXIT.export) or TrainerFailed (anything else; retried, resuming from the checkpoint).
  */
 export async function runTraining(o: TrainingAttempt): Promise<TrainingOutcome> {
   const launch = planLaunch(o.settings, o.gpus?.ids ?? []);
@@ -95,7 +95,7 @@ export async function runTraining(o: TrainingAttempt): Promise<TrainingOutcome> 
     });
     await writes;
     if (o.cancelled.aborted) throw new Error('cancelled');
-    if (r.code !== 0) throw exitFailure(r.code, r.signal, r.events, r.stderrTail);
+    if (r.code !== TRAINER_EXIT.done) throw exitFailure(r.code, r.signal, r.events, r.stderrTail);
     const done = r.events.find((e) => e.event === 'done');
     if (!done) throw failure(ErrorTypes.TrainerFailed, 'train: the trainer exited without a done event');
     return { done, start: r.events.find((e) => e.event === 'start'), data };

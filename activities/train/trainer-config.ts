@@ -27,6 +27,22 @@ export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolea
   return spec.pipeline.includes('evaluate') && spec.stages.evaluate.models.some((m) => m.model.backend === 'trained' && !m.model.baseUrl);
 }
 
+/**
+ * The trainer's settings (config.py TrainConfig; dotted for lora and export) that trainerConfig
+ * never writes, so the trainer's own defaults hold. Every other setting of the trainer is
+ * written, and written with the trainer's default when the spec leaves it out:
+ * tests/trainer/config-drift.test.ts fails when the two sides disagree. `sequence` is written
+ * only when it is not chat (trainerConfig says why).
+ */
+export const TRAINER_DEFAULTED_KEYS = [
+  // images resolve against the training set's folder, where the export stage writes them
+  'dataset_dir',
+  // a step event per step: the activity heartbeats and records every one
+  'log_every',
+  // 16 greedy tokens show an ONNX mismatch; validatePrompts is the knob the spec exposes
+  'export.validate_new_tokens',
+] as const;
+
 export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: TrainerSequence }): TrainerConfig {
   return {
     // synthesizer: train a visual instruction synthesizer (method.md §5.3); completion: raw text

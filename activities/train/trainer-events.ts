@@ -51,15 +51,23 @@ export function filteredOf(data: { [field: string]: unknown } | null | undefined
 }
 
 /**
- * The trainer's exit code as its own: under torchrun the launcher exits 1 whatever a rank
- * exited with, so the `error` event's type (config, export) and a `stopped` event say it.
+ * The trainer's exit codes by outcome: the trainer's events.py EXIT_CODES, whose names are also
+ * its `error` events' types (runtime, config, export). tests/trainer/config-drift.test.ts keeps the
+ * two maps equal.
+ */
+export const TRAINER_EXIT = { done: 0, runtime: 1, config: 2, export: 3, stopped: 143 } as const;
+
+/**
+ * The trainer's exit code as its own: under torchrun the launcher exits 1 (runtime) whatever a
+ * rank exited with, so the `error` event's type (config, export) and a `stopped` event say it.
  */
 export function trainerOutcome(code: number | null, events: TrainerEvent[]): number | null {
-  if (code === 0 || code === 2 || code === 3 || code === 143) return code;
+  const { done, config, export: exported, stopped } = TRAINER_EXIT;
+  if (code === done || code === config || code === exported || code === stopped) return code;
   const err = events.filter((e) => e.event === 'error').at(-1);
-  if (err?.type === 'config') return 2;
-  if (err?.type === 'export') return 3;
-  if (events.some((e) => e.event === 'stopped')) return 143;
+  if (err?.type === 'config') return config;
+  if (err?.type === 'export') return exported;
+  if (events.some((e) => e.event === 'stopped')) return stopped;
   return code;
 }
 
@@ -74,9 +82,9 @@ export function exitFailure(code: number | null, signal: string | null, events: 
   const err = events.filter((e) => e.event === 'error').at(-1);
   const message = err ? String(err.message) : `trainer exited with ${exitText(code, signal)}${stderrTail ? `:\n${stderrTail}` : ''}`;
   const outcome = signal ? null : trainerOutcome(code, events);
-  if (outcome === 2) return failure(ErrorTypes.InvalidInput, `train: ${message}`);
-  if (outcome === 3) return failure(ErrorTypes.ExportMismatch, `train: ${message}`);
-  if (outcome === 143) {
+  if (outcome === TRAINER_EXIT.config) return failure(ErrorTypes.InvalidInput, `train: ${message}`);
+  if (outcome === TRAINER_EXIT.export) return failure(ErrorTypes.ExportMismatch, `train: ${message}`);
+  if (outcome === TRAINER_EXIT.stopped) {
     const stopped = events.find((e) => e.event === 'stopped');
     return failure(ErrorTypes.TrainerFailed, `train: the trainer was stopped by SIGTERM at step ${stopped?.step ?? '?'} (checkpoint saved); a retry resumes from it`);
   }

@@ -8,9 +8,9 @@ python -m adamllm_trainer init-model --corpus FILE [FILE ...] --out DIR [--vocab
    (a new Qwen2-VL: a tokenizer trained on the corpus, random weights; see init_model.py)
 python -m adamllm_trainer config [--json]   (every setting of CONFIG: its default and help)
 
-Exit codes: 0 done; 2 bad config or input data (retrying cannot help); 3 export validation
-failed; 143 stopped by SIGTERM after a checkpoint; 1 anything else. Under torchrun the
-launcher's exit code is its own: the `error` event's type says which of these it was."""
+Exit codes (events.EXIT_CODES): 0 done; 2 bad config or input data (retrying cannot help);
+3 export validation failed; 143 stopped by SIGTERM after a checkpoint; 1 anything else. Under
+torchrun the launcher's exit code is its own: the `error` event's type says which of these it was."""
 
 import argparse
 import json
@@ -20,9 +20,7 @@ import sys
 import traceback
 import warnings
 
-from .events import TrainerError, emit
-
-EXIT = {"config": 2, "export": 3, "runtime": 1}
+from .events import EXIT_CODES, TrainerError, emit
 
 
 def main(argv=None) -> int:
@@ -57,7 +55,7 @@ def main(argv=None) -> int:
         from .config import describe, describe_text
 
         print(json.dumps(describe(), indent=2) if args.json else describe_text(describe()))
-        return 0
+        return EXIT_CODES["done"]
     if args.command == "init-model":
         from pathlib import Path
 
@@ -65,18 +63,18 @@ def main(argv=None) -> int:
 
         if args.hidden % 8 or args.hidden < 32:
             emit("error", type="config", message=f"init-model: --hidden {args.hidden} must be a multiple of 8, at least 32 (4 heads, M-RoPE sections)")
-            return EXIT["config"]
+            return EXIT_CODES["config"]
         try:
             emit("init", **init_model(args.corpus, Path(args.out), args.vocab_size, args.hidden, args.layers, args.vision_depth, args.seed))
         except (OSError, ValueError) as e:
             emit("error", type="config", message=f"init-model: {e}")
-            return EXIT["config"]
-        return 0
+            return EXIT_CODES["config"]
+        return EXIT_CODES["done"]
     if args.command == "diff-weights":
         from .weights import diff_weights
 
         print(json.dumps(diff_weights(args.base, args.checkpoint)))
-        return 0
+        return EXIT_CODES["done"]
 
     from .config import load_config
 
@@ -90,7 +88,7 @@ def main(argv=None) -> int:
             from .export import onnx_from_hf
 
             emit("export", **onnx_from_hf(cfg))
-            return 0
+            return EXIT_CODES["done"]
         from . import dist
         from .export import export_model
         from .train import train
@@ -99,20 +97,20 @@ def main(argv=None) -> int:
         if stopped:
             emit("stopped", step=step, total_steps=total)
             dist.close(d)
-            return 143
+            return EXIT_CODES["stopped"]
         paths = export_model(net, cfg, d)
         dist.barrier(d)
         dist.close(d)
         if paths is not None:
             emit("done", step=step, total_steps=total, final_loss=losses[-1] if losses else None, first_loss=losses[0] if losses else None, **paths)
-        return 0
+        return EXIT_CODES["done"]
     except TrainerError as e:
         emit("error", type=e.kind, message=str(e))
-        return EXIT.get(e.kind, 1)
+        return EXIT_CODES.get(e.kind, EXIT_CODES["runtime"])
     except Exception as e:  # noqa: BLE001 - reported as an event, with the trace on stderr
         traceback.print_exc()
         emit("error", type="runtime", message=f"{type(e).__name__}: {e}")
-        return 1
+        return EXIT_CODES["runtime"]
 
 
 def validate_export(cfg, onnx_dir) -> int:
@@ -125,7 +123,7 @@ def validate_export(cfg, onnx_dir) -> int:
 
     model = Qwen2VLForConditionalGeneration.from_pretrained(Path(cfg.output_dir) / "hf", dtype="float32").eval()
     emit("validation", **validate(model, cfg, Path(onnx_dir or Path(cfg.output_dir) / "onnx"), first_rows(cfg, cfg.export.validate_prompts)))
-    return 0
+    return EXIT_CODES["done"]
 
 
 def inspect(cfg, row: int) -> int:
@@ -143,7 +141,7 @@ def inspect(cfg, row: int) -> int:
     print(json.dumps({"tokens": enc.tok.convert_ids_to_tokens(ids), "input_ids": ids, "labels": labels,
                       "labelled_text": enc.tok.decode([t for t in labels if t != -100]),
                       "image_grid_thw": ex["grids"] or None}))
-    return 0
+    return EXIT_CODES["done"]
 
 
 if __name__ == "__main__":

@@ -8,6 +8,17 @@ import time
 
 _RANK = 0
 
+# The process's exit code by outcome; an `error` event's type (TrainerError.kind) is one of
+# runtime, config, export. The train activity reads them through the same names
+# (activities/train/trainer-events.ts TRAINER_EXIT; tests/trainer/config-drift.test.ts keeps the two equal).
+EXIT_CODES = {
+    "done": 0,
+    "runtime": 1,  # anything else: the activity retries, resuming from the last checkpoint
+    "config": 2,  # bad settings or input data: retrying cannot help
+    "export": 3,  # the ONNX export does not reproduce PyTorch
+    "stopped": 143,  # SIGTERM (or the worker's death) after a checkpoint
+}
+
 
 def set_rank(rank: int) -> None:
     """Only rank 0 of a multi-process run speaks: one event stream, whatever the world size."""

@@ -1,0 +1,99 @@
+// The contract between the train stage and the Python trainer, which live in two languages:
+// the config the train stage writes (activities/train/trainer-config.ts) against the trainer's
+// TrainConfig (trainer/adamllm_trainer/config.py, as `python -m adamllm_trainer config --json`
+// describes it), and the exit codes the activity reads against the ones the trainer returns.
+// A setting added, renamed or re-defaulted on one side only fails here, naming it.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ZTrainSettings } from '../../core/spec';
+import { TRAINER_DEFAULTED_KEYS, trainerConfig } from '../../activities/train/trainer-config';
+import { TRAINER_EXIT } from '../../activities/train/trainer-events';
+import { trainerPython } from '../../activities/train/trainer-process';
+
+const exec = promisify(execFile);
+const root = path.join(__dirname, '..', '..');
+
+interface Described {
+  help: string;
+  default?: unknown;
+  settings?: Record<string, Described>;
+}
+
+async function python(args: string[]): Promise<string> {
+  // the interpreter a worker would use (ADAMLLM_PYTHON, else .venv-models), on the package's source
+  const r = await exec(trainerPython(process.env.ADAMLLM_PYTHON), args, { cwd: root, env: { ...process.env, PYTHONPATH: path.join(root, 'trainer') } });
+  return r.stdout;
+}
+
+/** Dotted name → value, one level into the groups (lora, export), as both sides nest them. */
+function flatten(config: Record<string, unknown>): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(config)) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) for (const [kk, vv] of Object.entries(v)) out.set(`${k}.${kk}`, vv);
+    else out.set(k, v);
+  }
+  return out;
+}
+
+/** Dotted name → the trainer's setting (its default absent where it is required). */
+function flattenDescribed(settings: Record<string, Described>): Map<string, Described> {
+  const out = new Map<string, Described>();
+  for (const [k, d] of Object.entries(settings)) {
+    if (d.settings) for (const [kk, dd] of Object.entries(d.settings)) out.set(`${k}.${kk}`, dd);
+    else out.set(k, d);
+  }
+  return out;
+}
+
+// the run's own paths: the train stage always writes them, and they have no default to agree on
+const PATHS = ['base_model', 'train_file', 'output_dir', 'cache_dir'];
+const paths = { trainFile: '/run/export/set.json', outputDir: '/run/train/key', cacheDir: '/cache/tokenized' };
+
+let trainer: Map<string, Described>;
+beforeAll(async () => {
+  trainer = flattenDescribed(JSON.parse(await python(['-m', 'adamllm_trainer', 'config', '--json'])) as Record<string, Described>);
+}, 60_000);
+
+test('the train stage writes exactly the trainer\'s settings, less the ones it leaves to the trainer', () => {
+  // every optional key written: sequence appears only when it is not chat
+  const written = [...flatten(trainerConfig(ZTrainSettings.parse({}), { ...paths, onnx: true, sequence: 'synthesizer' })).keys()];
+  const known = [...trainer.keys()];
+  const defaulted: readonly string[] = TRAINER_DEFAULTED_KEYS;
+  expect({
+    // add it to trainerConfig (with the spec setting it comes from), or to TRAINER_DEFAULTED_KEYS with the reason
+    trainerSettingsTheStageNeverWrites: known.filter((k) => !written.includes(k) && !defaulted.includes(k)),
+    // config.py would refuse the whole config as an unknown setting
+    writtenButUnknownToTheTrainer: written.filter((k) => !known.includes(k)),
+    defaultedButWritten: defaulted.filter((k) => written.includes(k)),
+    defaultedButUnknownToTheTrainer: defaulted.filter((k) => !known.includes(k)),
+    defaultedButRequiredByTheTrainer: defaulted.filter((k) => trainer.has(k) && !('default' in trainer.get(k)!)),
+  }).toEqual({
+    trainerSettingsTheStageNeverWrites: [],
+    writtenButUnknownToTheTrainer: [],
+    defaultedButWritten: [],
+    defaultedButUnknownToTheTrainer: [],
+    defaultedButRequiredByTheTrainer: [],
+  });
+});
+
+test('a spec that leaves a train setting out gets the trainer\'s default for it', () => {
+  // onnx false: what `auto` resolves to for a pipeline without evaluate; sequence left out: chat
+  const written = flatten(trainerConfig(ZTrainSettings.parse({}), { ...paths, onnx: false }));
+  const disagree: { key: string; typescript: unknown; python: unknown }[] = [];
+  for (const [key, value] of written) {
+    if (PATHS.includes(key)) continue;
+    const d = trainer.get(key);
+    if (d && (!('default' in d) || JSON.stringify(d.default) !== JSON.stringify(value))) disagree.push({ key, typescript: value, python: d.default });
+  }
+  expect(disagree).toEqual([]);
+  expect(written.has('sequence')).toBe(false);
+  expect(trainer.get('sequence')?.default).toBe('chat'); // what an absent sequence means to trainerConfig
+  // the trainer's required settings are the run's paths
+  expect([...trainer].filter(([, d]) => !('default' in d)).map(([k]) => k)).toEqual(PATHS.filter((k) => k !== 'cache_dir'));
+});
+
+test('the exit codes the activity reads are the ones the trainer returns', async () => {
+  const codes = JSON.parse(await python(['-c', 'import json; from adamllm_trainer.events import EXIT_CODES; print(json.dumps(EXIT_CODES))'])) as unknown;
+  expect(codes).toEqual(TRAINER_EXIT);
+}, 60_000);
