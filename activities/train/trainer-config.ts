@@ -35,7 +35,8 @@ export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolea
  * only when it is not chat (trainerConfig says why).
  */
 export const TRAINER_DEFAULTED_KEYS = [
-  // images resolve against the training set's folder, where the export stage writes them
+  // the image root of a relative-path export run by hand (LLaMA-Factory's dataset_dir); the train
+  // stage's set names images by absolute path (export imagePaths absolute, the default) and passes none
   'dataset_dir',
   // a step event per step: the activity heartbeats and records every one
   'log_every',
