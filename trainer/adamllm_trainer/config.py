@@ -128,6 +128,20 @@ class TrainConfig:
         return asdict(self)
 
 
+# The resolved config (every setting, defaults filled) in every checkpoint folder and in
+# output_dir once training is done: what a model was trained with, readable without the run.
+RESOLVED_FILE = "train_config.json"
+
+
+def save_resolved(cfg: TrainConfig, folder: Path) -> Path:
+    """Writes folder/train_config.json (atomically: a reader never sees half of it)."""
+    path = Path(folder) / RESOLVED_FILE
+    tmp = path.with_name(f".{RESOLVED_FILE}.tmp")
+    tmp.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
 def describe(cls=TrainConfig) -> dict:
     """Every setting of a config class: its help and default (none where required); a group of
     settings (lora, export) has its own under "settings"."""

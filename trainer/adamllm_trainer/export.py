@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, save_resolved
 from .data import Encoder, first_rows
 from .events import TrainerError, emit
 from .model import base_dtype, hf_model, is_fsdp
@@ -179,6 +179,9 @@ def export_model(net, cfg: TrainConfig, d) -> dict | None:
         paths["dtype"] = str(export_dtype(cfg)).replace("torch.", "")
     if cfg.export.onnx:
         paths.update(onnx_from_hf(cfg, model))
+    # beside hf/ and onnx/, not inside: their content hashes are the models' revisions, and the
+    # config names this run's absolute paths
+    save_resolved(cfg, out)
     emit("export", **paths)
     return paths
 

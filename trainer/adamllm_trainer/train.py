@@ -20,7 +20,7 @@ import torch
 from transformers import AutoTokenizer, get_cosine_schedule_with_warmup
 
 from . import dist
-from .config import TrainConfig
+from .config import TrainConfig, save_resolved
 from .events import TrainerError, emit, set_rank
 from .loader import Collator, Plan, StepSampler, TokenizedSet, make_loader
 from .model import hf_model, is_fsdp, load_model, wrap
@@ -88,6 +88,7 @@ def save_checkpoint(cfg: TrainConfig, d: dist.Dist, net, opt, sched, step: int, 
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
         torch.save({"trainable": trainable, "optimizer": optimizer, "scheduler": sched.state_dict(), "rng": rng}, tmp / "state.pt")
+        save_resolved(cfg, tmp)
         # meta.json last: a folder with it is complete; the rename makes it visible at once.
         # The data position: the next step's (epoch, batch) follows from the step and the seed.
         epoch, batch = divmod(step, plan.steps_per_epoch)
