@@ -1,19 +1,10 @@
-// Records a model's predictions and scores on a task into the run history: Model (upserted by
-// name + revision), one Prediction per row (keyed by model, task, row, prompt hash, so a
-// re-score rewrites rather than duplicates) and one Metric per paper key.
+// Records a model's predictions and scores on a task into the run history: one Prediction per
+// row (keyed by model, task, row, prompt hash, so a re-score rewrites rather than duplicates) and
+// one Metric per paper key. The Model row comes from the model registry (model-registry/).
 import { createHash } from 'node:crypto';
 import type { EvalRow, RowScore } from '../../core/eval/tasks';
 import type { Db, PrismaTypes } from '../db/client';
 import type { ScoreReport } from './score-file';
-
-export interface ModelRef {
-  name: string;
-  kind: 'BASE' | 'ADAPTED' | 'SYNTHESIZER' | 'JUDGE';
-  family: string;
-  format: string;
-  uri: string;
-  revision: string;
-}
 
 const BATCH = 500;
 
@@ -24,16 +15,6 @@ export function promptHash(row: EvalRow): string {
 /** A row score's parse and flags, as a Prediction's details keep them. */
 export function scoreDetails(s: RowScore) {
   return { parsed: s.parsed ?? null, stage: s.stage ?? null, random: !!s.random, missing: !!s.missing, error: s.error ?? null, kind: s.kind ?? null };
-}
-
-export async function upsertModel(db: Db, m: ModelRef): Promise<string> {
-  const row = await db.model.upsert({
-    where: { name_revision: { name: m.name, revision: m.revision } },
-    create: m,
-    update: { kind: m.kind, family: m.family, format: m.format, uri: m.uri },
-    select: { id: true },
-  });
-  return row.id;
 }
 
 /** A sink for scoreFile's onRow that writes Prediction rows in batches; call flush() at the end. */

@@ -13,8 +13,7 @@ import { failure } from '../errors';
 import type { ModelAccess } from '../deps';
 import { apiKeyOf, backendFor } from '../models/backend-for';
 import { trimUrl } from '../models/openai-backend';
-import { folderHash } from '../store/folder-hash';
-import { upsertModel } from './record-scores';
+import { folderRevision, upsertModel } from '../model-registry/upsert-model';
 
 type Target = TEvaluateSettings['models'][number];
 export interface ResolvedTarget {
@@ -106,7 +105,7 @@ export async function modelRowFor(db: Db, t: ResolvedTarget, family: string, acc
   const kind = t.kind === 'base' ? 'BASE' : 'ADAPTED';
   if (t.model.backend === 'onnx') {
     const dir = path.resolve(t.model.path);
-    return upsertModel(db, { name: t.name, kind, family, format: 'onnx', uri: dir, revision: `onnx:${await folderHash(dir)}` });
+    return upsertModel(db, { name: t.name, kind, family, format: 'onnx', uri: dir, revision: await folderRevision('onnx', dir) });
   }
   // The revision is what the server reports about the weights (plus the spec's revision): another
   // model served under the same name is another Model row, and its predictions start afresh.

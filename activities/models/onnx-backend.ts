@@ -4,7 +4,7 @@
 // onnxruntime-node build has it (not on these machines). Each folder loads once per worker.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { folderHash } from '../store/folder-hash';
+import { folderRevision } from '../model-registry/upsert-model';
 import { cutAtStop, imageBytes, type Decoding, type GenerateBackend, type GenerateOptions, type GenerateRequest, type GenerateResult } from './backend';
 
 type Transformers = typeof import('@huggingface/transformers');
@@ -139,7 +139,7 @@ async function load(dir: string, deviceName: string): Promise<GenerateBackend> {
   const gen = JSON.parse(await fs.readFile(path.join(dir, 'generation_config.json'), 'utf8').catch(() => '{}')) as { eos_token_id?: number | number[] };
   const eos = ([] as number[]).concat(gen.eos_token_id ?? []);
   const device = deviceName as 'cpu';
-  const identity = `onnx:${await folderHash(dir)}`;
+  const identity = await folderRevision('onnx', dir);
   if (config.model_type === 'qwen2_vl') {
     const processor = await t.AutoProcessor.from_pretrained(name);
     const model = await t.Qwen2VLForConditionalGeneration.from_pretrained(name, { dtype: 'fp32', device });

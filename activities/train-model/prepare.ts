@@ -6,10 +6,9 @@ import path from 'node:path';
 import type { Db } from '../db/client';
 import type { StageResult } from '../../core/types';
 import type { PreparedTraining, TTrainModelSpec } from '../../core/train-model-spec';
-import { upsertModel } from '../evaluate/record-scores';
 import { accounted } from '../stage/counts';
 import { describeFile, type ArtifactStore } from '../store/artifact-store';
-import { folderHash } from '../store/folder-hash';
+import { upsertBaseModel } from '../model-registry/upsert-model';
 import { folderSize } from '../train/record-trained';
 import { resolveBase } from './base-model';
 import { dataHash, trainingFiles } from './training-file';
@@ -37,11 +36,10 @@ export async function prepareTraining(
   const { db, store } = deps;
   hooks.heartbeat({ phase: 'base model' });
   const base = await resolveBase(store, spec.base, { signal: hooks.cancelled, heartbeat: () => hooks.heartbeat({ phase: 'init-model' }), python: deps.python });
-  const baseRevision = `hf:${await folderHash(base.path)}`;
-  const baseModelId = await upsertModel(db, { name: base.name, kind: 'BASE', family: 'qwen2vl', format: 'hf', uri: base.path, revision: baseRevision });
+  const { id: baseModelId, sha256: baseSha256 } = await upsertBaseModel(db, base.name, base.path);
   if (base.origin !== 'given') {
     // the made model as an artifact of the run that asked for it (its folder's content hash)
-    const data = { uri: `file://${base.path}`, sha256: baseRevision.slice(3), bytes: BigInt(await folderSize(base.path)), meta: { model: base.name, init: spec.base.init } as object };
+    const data = { uri: `file://${base.path}`, sha256: baseSha256, bytes: BigInt(await folderSize(base.path)), meta: { model: base.name, init: spec.base.init } as object };
     const key = { runId, stage: 'prepare', kind: 'base-model' };
     await db.artifact.upsert({ where: { runId_stage_kind: key }, create: { ...key, ...data }, update: data });
   }

@@ -4,8 +4,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Db, PrismaTypes } from '../db/client';
-import { upsertModel, type ModelRef } from '../evaluate/record-scores';
-import { folderHash } from '../store/folder-hash';
+import { folderHash } from '../model-registry/folder-hash';
+import { modelRevision, upsertModel, type ModelRef } from '../model-registry/upsert-model';
 import type { TrainingOutcome } from './run-training';
 import { filteredOf } from './trainer-events';
 import type { TrainerEvent } from './trainer-process';
@@ -40,7 +40,7 @@ export async function hashExports(done: TrainerEvent): Promise<ExportedModel> {
 export function modelFolder(e: ExportedModel): { uri: string; format: 'onnx' | 'hf'; revision: string } {
   const uri = e.onnx ?? e.hf;
   const format = e.onnx ? 'onnx' : 'hf';
-  return { uri, format, revision: `${format}:${e.hashes.get(uri)}` };
+  return { uri, format, revision: modelRevision(format, e.hashes.get(uri)!) };
 }
 
 /** The Model row's meta of a training: folders, steps, losses, what the trainer left out, where it began. */

@@ -7,8 +7,7 @@
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
 import { failure } from '../errors';
-import { upsertModel } from '../evaluate/record-scores';
-import { folderHash } from '../store/folder-hash';
+import { upsertBaseModel } from '../model-registry/upsert-model';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
 import { hashExports, recordTrainedModel, trainingMeta } from './record-trained';
@@ -28,7 +27,7 @@ async function trainingSet(ctx: Ctx) {
 async function recordModel(ctx: Ctx, done: TrainerEvent, start: TrainerEvent | undefined, data: TrainerEvent | undefined, set: Awaited<ReturnType<typeof trainingSet>>) {
   const s = ctx.settings;
   const base = path.resolve(s.baseModel);
-  const baseId = await upsertModel(ctx.db, { name: path.basename(base), kind: 'BASE', family: 'qwen2vl', format: 'hf', uri: base, revision: `hf:${await folderHash(base)}` });
+  const { id: baseId } = await upsertBaseModel(ctx.db, path.basename(base), base);
   const attempt = await ctx.db.stageAttempt.findFirst({ where: { stage: { runId: ctx.runId, name: 'train' }, attempt: ctx.attempt }, select: { id: true } });
   const exported = await hashExports(done);
   const meta = trainingMeta(exported, { done, start, data }, { finetuning: s.finetuning });

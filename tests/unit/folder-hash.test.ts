@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { folderHash } from '../../activities/store/folder-hash';
+import { folderHash } from '../../activities/model-registry/folder-hash';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'folder-hash-'));
 
