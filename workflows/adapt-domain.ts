@@ -4,7 +4,6 @@
 import {
   ApplicationFailure,
   continueAsNew,
-  log,
   patched,
   setHandler,
   upsertSearchAttributes,
@@ -13,17 +12,10 @@ import {
 import { ErrorTypes } from '../core/errors';
 import { parseRunSpec, SpecError, type TRunSpec } from '../core/spec';
 import type { RunProgress } from '../core/types';
-import {
-  abortSignal,
-  domainSearchAttribute,
-  progressQuery,
-  retryStageSignal,
-  shardDoneSignal,
-  skipStageSignal,
-  statusSearchAttribute,
-} from './definitions';
+import { domainSearchAttribute, progressQuery, shardDoneSignal, statusSearchAttribute } from './definitions';
+import { handleOperatorCommands } from './operator-commands';
 import { records } from './proxies';
-import { acceptCommand, retryCommand, stageOf, type InFlightStage, type RunState } from './run-state';
+import { stageOf, type InFlightStage, type RunState } from './run-state';
 import { runStage, type StageScopes } from './stage-runner';
 
 /** Marks runs that may continue-as-new between two shard batches of a stage (older runs only between stages). */
@@ -69,19 +61,7 @@ export async function adaptDomain(specInput: unknown, resume?: ResumeState): Pro
   const scopes: StageScopes = {};
 
   setHandler(progressQuery, () => state.progress);
-  setHandler(retryStageSignal, (cmd) => {
-    const why = acceptCommand(state, cmd.stage, retryCommand(cmd));
-    if (why) log.warn('retryStage ignored', { why });
-  });
-  setHandler(skipStageSignal, (cmd) => {
-    const why = acceptCommand(state, cmd.stage, { kind: 'skip' });
-    if (why) log.warn('skipStage ignored', { why });
-  });
-  setHandler(abortSignal, (cmd) => {
-    state.abortRequested = true;
-    state.abortReason = cmd?.reason ?? 'aborted by operator';
-    scopes.current?.cancel();
-  });
+  handleOperatorCommands(state, () => scopes.current?.cancel());
   setHandler(shardDoneSignal, ({ stage, attempt, shard, shards }) => {
     const st = state.progress.stages.find((s) => s.name === stage);
     if (!st || st.attempt !== attempt) return;

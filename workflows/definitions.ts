@@ -1,13 +1,11 @@
-// Signals, queries and search attributes of the adaptDomain workflow, usable by name from
-// the Temporal CLI (`temporal workflow signal --name retryStage ...`).
+// The progress query, the shard-progress signal and the search attributes of the adaptDomain
+// workflow, usable by name from the Temporal CLI (`temporal workflow query --name progress ...`).
+// The operator's signals (retryStage, skipStage, abort) are in operator-commands.ts.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { AbortCommand, RetryStageCommand, RunProgress, SkipStageCommand } from '../core/types';
+import type { RunProgress } from '../core/types';
 import type { StageName } from '../core/spec';
 
-export const retryStageSignal = defineSignal<[RetryStageCommand]>('retryStage');
-export const skipStageSignal = defineSignal<[SkipStageCommand]>('skipStage');
-export const abortSignal = defineSignal<[AbortCommand?]>('abort');
 export const progressQuery = defineQuery<RunProgress>('progress');
 
 /**

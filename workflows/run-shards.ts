@@ -6,7 +6,7 @@ import type { ShardRef, StageRef } from '../core/types';
 import { nonRetryableErrorTypes } from '../core/errors';
 import { shardDoneSignal } from './definitions';
 import type { TRetry } from '../core/spec';
-import { toRetryPolicy } from './retry';
+import { toRetryPolicy } from './retry-policy';
 
 /** Marks children that report progress a few times per batch rather than after every shard. */
 export const BATCHED_PROGRESS_PATCH = 'batched-shard-progress';

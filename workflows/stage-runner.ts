@@ -1,12 +1,11 @@
 // The generic stage runner: plan → shards in child-workflow batches → finalize, with
 // per-stage retry policies. When a stage exhausts its retries the run does not fail: it
-// waits for retryStage / skipStage / abort from the operator.
+// waits for retryStage / skipStage / abort from the operator (operator-commands.ts).
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
-  condition,
   ContinueAsNew,
   executeChild,
   isCancellation,
@@ -16,11 +15,12 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nonRetryableErrorTypes } from '../core/errors';
-import { commonSettings, patchStageSettings, SpecError, type StageName, type TAnyStageSettings, type TRunSpec } from '../core/spec';
+import { commonSettings, type StageName, type TAnyStageSettings, type TRunSpec } from '../core/spec';
 import { queueFor, stageDefinitions, TASK_QUEUES } from '../core/stages';
 import type { RunProgress, StageRef } from '../core/types';
+import { awaitOperator } from './operator-commands';
 import { records } from './proxies';
-import { toRetryPolicy } from './retry';
+import { toRetryPolicy } from './retry-policy';
 import { runShards } from './run-shards';
 import { stageOf, type InFlightStage, type RunState } from './run-state';
 
@@ -102,27 +102,16 @@ export async function runStage(
       scopes.current = undefined;
     }
     // Wait for the operator (durable: this can last days).
-    for (;;) {
-      await condition(() => state.abortRequested || state.commands[name] !== undefined);
-      if (state.abortRequested) return 'aborted';
-      const cmd = state.commands[name]!;
-      delete state.commands[name];
-      if (cmd.kind === 'skip') {
-        await records.setStageStatus({ runId: state.progress.runId, stage: name, status: 'SKIPPED' });
-        st.status = 'skipped';
-        setStatus('running');
-        return 'skipped';
-      }
-      try {
-        settings = patchStageSettings(name, settings, cmd.settings);
-        st.lastCommandError = undefined;
-        setStatus('running');
-        break;
-      } catch (e) {
-        // A bad patch leaves the stage waiting; the reason shows in the progress query.
-        st.lastCommandError = e instanceof SpecError ? e.message : String(e);
-      }
+    const decision = await awaitOperator(state, name, settings);
+    if (decision.kind === 'abort') return 'aborted';
+    if (decision.kind === 'skip') {
+      await records.setStageStatus({ runId: state.progress.runId, stage: name, status: 'SKIPPED' });
+      st.status = 'skipped';
+      setStatus('running');
+      return 'skipped';
     }
+    settings = decision.settings;
+    setStatus('running');
   }
 }
 

@@ -11,7 +11,6 @@ import {
   CancellationScope,
   condition,
   defineQuery,
-  defineSignal,
   isCancellation,
   log,
   proxyActivities,
@@ -35,14 +34,13 @@ import {
   type TTrainModelSpec,
 } from '../core/train-model-spec';
 import type { StageResult } from '../core/types';
+import { abortTrainingSignal, retryStepSignal } from './operator-commands';
 import { records } from './proxies';
-import { toRetryPolicy } from './retry';
+import { toRetryPolicy } from './retry-policy';
 import { describeFailure } from './stage-runner';
 
-/** The same names as adaptDomain's, so operators use one vocabulary; the stages are prepare and train. */
+/** The same name as adaptDomain's progress query; the stages are prepare and train. */
 export const trainModelProgressQuery = defineQuery<TrainModelProgress>('progress');
-export const retryStepSignal = defineSignal<[{ stage: TrainModelStep; settings?: Record<string, unknown> }]>('retryStage');
-export const abortTrainingSignal = defineSignal<[{ reason?: string }?]>('abort');
 
 type Outcome = TrainModelResult | TrainModelAborted;
 
