@@ -34,11 +34,11 @@ export interface StageResult {
   outputs?: Record<string, string | number>;
 }
 
-export type StageState = 'pending' | 'running' | 'failed_waiting' | 'succeeded' | 'skipped' | 'aborted';
+export type StageStatus = 'pending' | 'running' | 'failed_waiting' | 'succeeded' | 'skipped' | 'aborted';
 
 export interface StageProgress {
   name: StageName;
-  status: StageState;
+  status: StageStatus;
   attempt: number;
   shardsDone: number;
   shardsTotal: number;
@@ -49,13 +49,13 @@ export interface StageProgress {
   lastCommandError?: string;
 }
 
-export type RunState = 'running' | 'waiting' | 'succeeded' | 'aborted';
+export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'aborted';
 
 export interface RunProgress {
   runId: string;
   workflowId: string;
   domain: string;
-  status: RunState;
+  status: RunStatus;
   stages: StageProgress[];
 }
 
