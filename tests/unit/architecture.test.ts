@@ -1,7 +1,8 @@
 // The layout is the architecture: workflows import no Node builtins, no Prisma and no
 // activity runtime code (types only); core stays pure so workflows can use it; activities
-// import nothing from cli/ or workers/ (those wire processes around them); and settings come
-// from the environment in one place, the worker's schema (workers/config.ts), or the CLI.
+// import nothing from cli/ or workers/ (those wire processes around them), stage folders share
+// code only through the shared folders, and the model registry alone writes Model rows; and
+// settings come from the environment in one place, the worker's schema (workers/config.ts), or the CLI.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -86,6 +87,37 @@ test('activities import nothing from cli/ or workers/ (not even types): they wir
       if (folder === 'cli' || folder === 'workers') bad.push(`${path.relative(root, f)} imports ${spec}`);
     }
   }
+  expect(bad).toEqual([]);
+});
+
+// One home per concern: stage folders share code only through the shared folders (stage/,
+// models/, model-registry/, db/, store/, bookkeeping/). A helper one stage takes from another
+// (the train stage once took upsertModel from evaluate/) belongs in one of those instead.
+const STAGE_FOLDERS = ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report', 'train-model'];
+const STAGE_BORROWS: Record<string, string> = {
+  'train-model -> train': "trainModel's train step runs the train stage's trainer: its process, config, events and recorded model",
+};
+
+test('a stage folder imports no other stage folder (beyond the listed borrowings)', () => {
+  const bad: string[] = [];
+  for (const f of filesIn('activities')) {
+    const from = path.relative(path.join(root, 'activities'), f).split(path.sep)[0];
+    if (!STAGE_FOLDERS.includes(from)) continue;
+    for (const { spec } of importsOfFile(f)) {
+      if (!spec.startsWith('.')) continue;
+      const to = path.relative(path.join(root, 'activities'), path.resolve(path.dirname(f), spec)).split(path.sep)[0];
+      if (to !== from && STAGE_FOLDERS.includes(to) && !STAGE_BORROWS[`${from} -> ${to}`]) bad.push(`${path.relative(root, f)} imports ${spec}`);
+    }
+  }
+  expect(bad).toEqual([]);
+});
+
+test('Model rows are written by the model registry (activities/model-registry/) only', () => {
+  const files = ['activities', 'cli', 'workers', 'bench', 'samples'].flatMap(filesIn);
+  const bad = files
+    .filter((f) => !path.relative(root, f).startsWith(path.join('activities', 'model-registry') + path.sep))
+    .filter((f) => /\.model\.(upsert|create|createMany)\(/.test(fs.readFileSync(f, 'utf8')))
+    .map((f) => path.relative(root, f));
   expect(bad).toEqual([]);
 });
 
