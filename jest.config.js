@@ -1,13 +1,15 @@
 /**
- * Jest: TypeScript through swc, in four projects (tiers).
+ * Jest: TypeScript through swc, in five projects (tiers).
  * - unit: pure tests (tests/unit): no Temporal, no Postgres, no workflow bundle; seconds.
  *   `npm run test:unit` (= `jest --selectProjects unit`).
+ * - time-skipping: workflows on Temporal's time-skipping test server with mocked activities
+ *   (no Postgres, no dev server); `npm run test:time-skipping`.
  * - lint: ESLint as a test (`npm run lint` is the same check).
  * - trainer: pytest over trainer/tests (the tiny models, no service).
  * - services: the rest (tests/workflow, tests/integration), after one global setup that starts a
  *   Temporal dev server, migrates a fresh database and bundles the workflows.
  * Jest runs a project's globalSetup only when a test of that project runs, so the unit tier
- * alone starts nothing; plain `jest` (scripts/test.sh, CI) runs all four.
+ * alone starts nothing; plain `jest` (scripts/test.sh, CI) runs all five.
  */
 const shared = {
   // the node environment with the main realm's typed arrays (onnxruntime-node's outputs, see the file)
@@ -26,6 +28,13 @@ module.exports = {
       roots: ['<rootDir>/tests/unit'],
       // a temporary folder per test file, removed after it (the services tier's comes from its global setup)
       setupFilesAfterEnv: ['<rootDir>/tests/setup/unit-tmp.ts'],
+    },
+    {
+      // workflows on Temporal's time-skipping test server with mocked activities (tests/time-skipping):
+      // no Postgres, no dev server, no bundle from a global setup; each file starts its own test server
+      ...shared,
+      displayName: 'time-skipping',
+      roots: ['<rootDir>/tests/time-skipping'],
     },
     {
       // ESLint over the project (npm run lint) as a test, so CI fails on it; pure but ~20 s, so

