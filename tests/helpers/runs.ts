@@ -1,6 +1,7 @@
 // Helpers to start runs and read their outcome in tests.
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { Db } from '../../activities/db/client';
 import type { RunProgress } from '../../core/types';
 import { TASK_QUEUES } from '../../core/stages';
 import { generateSample, type SampleManifest, type SampleOptions } from '../../samples/generate';
@@ -57,6 +58,22 @@ export async function waitForProgress(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for progress; last: ${JSON.stringify(last)}`);
+}
+
+/**
+ * Waits until a run's trainer has logged `steps` optimizer steps (TrainStep rows of that run);
+ * throws, saying how many steps it saw and the last one, when they do not come in time.
+ */
+export async function waitForTrainSteps(db: Db, runId: string, steps: number, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    seen = await db.trainStep.count({ where: { runId } });
+    if (seen >= steps) return seen;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const last = await db.trainStep.findFirst({ where: { runId }, orderBy: { step: 'desc' }, select: { step: true, loss: true, createdAt: true } });
+  throw new Error(`run ${runId}: ${seen} of ${steps} training steps within ${timeoutMs / 1000} s; last step: ${JSON.stringify(last)}`);
 }
 
 export const dataPath = (m: SampleManifest, f: string) => path.join(path.dirname(m.annotationFile), f);

@@ -188,10 +188,11 @@ test('the same evaluation through an OpenAI-compatible endpoint (adamllm serve) 
     const a: RunProgress = await (await startRun(h.client, viaOnnx)).result();
     const b: RunProgress = await (await startRun(h.client, viaHttp)).result();
     expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
-    const outputs = async (name: string) => (await h.db.prediction.findMany({ where: { model: { name }, task: 'VQA_RAD' }, orderBy: { rowIndex: 'asc' } })).map((p) => [p.rowIndex, p.output]);
-    const served = await outputs('tiny-served');
+    const outputs = async (runId: string, name: string) =>
+      (await h.db.prediction.findMany({ where: { runId, model: { name }, task: 'VQA_RAD' }, orderBy: { rowIndex: 'asc' } })).map((p) => [p.rowIndex, p.output]);
+    const served = await outputs(b.runId, 'tiny-served');
     expect(served).toHaveLength(3);
-    expect(served).toEqual(await outputs('tiny-in-process'));
+    expect(served).toEqual(await outputs(a.runId, 'tiny-in-process'));
     // The Model row says which weights answered: what the server reported, down to the folder's content hash.
     const modelOf = async (runId: string) => (await h.db.prediction.findFirstOrThrow({ where: { runId }, select: { model: { select: { revision: true, format: true } } } })).model;
     const row = await modelOf(b.runId);

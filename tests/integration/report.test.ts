@@ -43,7 +43,9 @@ test('recorded base and adapted scores appear in the run report with their delta
     ['tiny-base', 'CLOSED yes/no accuracy', 0, 2],
     ['tiny-base', 'OPEN recall', 50, 2],
   ]);
-  const basePreds = await h.db.prediction.findMany({ where: { model: { name: 'tiny-base' } }, orderBy: { rowIndex: 'asc' } });
+  // recorded predictions carry no run: reach them through the model this run's metrics name
+  const baseModelId = metrics.find((x) => x.model.name === 'tiny-base')!.modelId;
+  const basePreds = await h.db.prediction.findMany({ where: { modelId: baseModelId, task: 'VQA_RAD' }, orderBy: { rowIndex: 'asc' } });
   expect(basePreds.map((p) => [p.rowIndex, p.output, p.score])).toEqual([[0, 'Yes, there is.', 0], [1, 'right lung', 50]]);
 
   const out = tempDir('report');

@@ -14,7 +14,7 @@ import { seedImagesOf, writeWorldTrainingFiles, type SeedRow, type WorldTraining
 import { generateWorld, type World } from '../../samples/world/world';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { runCli, runTs } from '../helpers/processes';
-import { uniqueId } from '../helpers/runs';
+import { uniqueId, waitForTrainSteps } from '../helpers/runs';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 
 let h: Harness;
@@ -173,7 +173,7 @@ test('abort during training: the trainer stops, the run ends aborted as a result
   const name = uniqueId('synth-abort');
   const handle = await start('trainSynthesizer', spec(name, { maxSteps: 200, epochs: 50, saveSteps: 1 }));
   const runId = handle.firstExecutionRunId;
-  for (let i = 0; i < 1200 && (await h.db.trainStep.count({ where: { runId } })) < 1; i++) await new Promise((r) => setTimeout(r, 100));
+  await waitForTrainSteps(h.db, runId, 1, 120_000);
   await handle.signal('abort', { reason: 'enough' });
   const r = await handle.result();
   expect(r).toMatchObject({ status: 'aborted', runId, reason: 'enough' });

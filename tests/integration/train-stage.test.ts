@@ -12,7 +12,7 @@ import type { RunProgress } from '../../core/types';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { runCli, startServe } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
-import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
+import { sampleDataset, specFor, startRun, waitForProgress, waitForTrainSteps } from '../helpers/runs';
 
 const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');
 const fixture = (f: string) => path.join(__dirname, '..', 'fixtures', 'benchmarks', f);
@@ -42,7 +42,7 @@ async function trainRunSpec(count: number, seed: number, settings: Record<string
 async function startAndTrain(spec: Record<string, unknown>, steps: number) {
   const handle = await startRun(h.client, spec);
   const run = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'train' && s.status === 'running'), 120_000);
-  for (let i = 0; i < 600 && (await h.db.trainStep.count({ where: { runId: run.runId } })) < steps; i++) await new Promise((r) => setTimeout(r, 100));
+  await waitForTrainSteps(h.db, run.runId, steps);
   return { handle, run };
 }
 
