@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { onnxBackend } from '../activities/models/onnx-backend';
+import { onnxBackend } from '../activities/inference/onnx-backend';
 import { projectRoot } from '../cli/stack/paths';
 import { createDb } from '../activities/db/client';
 import { ingestStage } from '../activities/ingest/ingest-stage';

@@ -27,7 +27,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { onnxBackend } from '../activities/models/onnx-backend';
+import { onnxBackend } from '../activities/inference/onnx-backend';
 import { parseJudgeLabel } from '../core/judge/prompt';
 import { judgeCorpusLines, judgeRowsOf, type JudgeRow } from '../samples/world/judge-set';
 import type { SeedRow } from '../samples/world/training-sets';

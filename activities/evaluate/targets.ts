@@ -11,8 +11,8 @@ import { ZModelRef, type TEvaluateSettings, type TModelRef, type TTrainedRef } f
 import type { Db, PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import type { ModelAccess } from '../deps';
-import { apiKeyOf, backendFor } from '../models/backend-for';
-import { trimUrl } from '../models/openai-backend';
+import { apiKeyOf, backendFor } from '../inference/backend-for';
+import { trimUrl } from '../inference/openai-backend';
 import { folderRevision, upsertModel } from '../model-registry/upsert-model';
 
 type Target = TEvaluateSettings['models'][number];

@@ -1,12 +1,12 @@
 // Filter with the consistency judge (method.md §6): a base text LM continues our few-shot
 // prompt after "Consistent:" with at most 2 greedy tokens; only exactly "yes" keeps the task.
 // Outputs come through the durable cache, so a re-run or a second run costs no model time;
-// verdicts are written as answers arrive (models/generate-stream.ts).
+// verdicts are written as answers arrive (inference/generate-stream.ts).
 import { JUDGE_PROMPT_VERSION, judgePrompt, parseJudgeLabel } from '../../core/judge/prompt';
 import { ErrorTypes } from '../../core/errors';
 import { failure } from '../errors';
-import { backendFor } from '../models/backend-for';
-import { streamGenerate } from '../models/generate-stream';
+import { backendFor } from '../inference/backend-for';
+import { streamGenerate } from '../inference/generate-stream';
 import { shardRange, type StageImplementation } from '../stage/context';
 import { callCost, judgeLedger } from '../stage/cost-ledger';
 import { rulesFilterStage } from './rules-stage';

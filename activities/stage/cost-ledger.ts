@@ -3,7 +3,7 @@
 // completion tokens, the model time this run actually spent (cache hits cost none) and how many
 // outputs came from the durable cache.
 import type { Db } from '../db/client';
-import type { CachedResult } from '../models/generate-stream';
+import type { CachedResult } from '../inference/generate-stream';
 
 /** The cost fields of one model call, as SynthTask, Verdict and a Prediction's details keep them. */
 export interface CallCost {

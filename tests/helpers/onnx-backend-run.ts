@@ -2,7 +2,7 @@
 // identity, and Jest's sandbox has typed-array classes of its own. Prints results as JSON.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { onnxBackend } from '../../activities/models/onnx-backend';
+import { onnxBackend } from '../../activities/inference/onnx-backend';
 
 async function main(out: string): Promise<void> {
   const reference = JSON.parse(await fs.readFile(path.join(out, 'reference_generations.json'), 'utf8'));

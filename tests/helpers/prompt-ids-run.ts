@@ -4,7 +4,7 @@
 // Prints JSON: [{ ids, promptTokens }] per prompt.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { onnxBackend } from '../../activities/models/onnx-backend';
+import { onnxBackend } from '../../activities/inference/onnx-backend';
 
 async function main(folder: string, promptsFile: string): Promise<void> {
   const prompts = JSON.parse(await fs.readFile(promptsFile, 'utf8')) as string[];

@@ -3,7 +3,7 @@
 // synthesize stage does ({"backend": "onnx", "path": …}) and asks it for tasks with the stage's
 // prompt and decoding. Prints the outputs as JSON.
 import fs from 'node:fs/promises';
-import { backendFor } from '../../activities/models/backend-for';
+import { backendFor } from '../../activities/inference/backend-for';
 import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 
 async function main(dir: string, image: string, caption: string): Promise<void> {

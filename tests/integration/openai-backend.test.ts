@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { OpenAIBackend } from '../../activities/models/openai-backend';
+import { OpenAIBackend } from '../../activities/inference/openai-backend';
 import { ROOT, runTs, startServe } from '../helpers/processes';
 
 const out = path.join(ROOT, 'models', 'out');

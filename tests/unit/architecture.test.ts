@@ -91,7 +91,7 @@ test('activities import nothing from cli/ or workers/ (not even types): they wir
 });
 
 // One home per concern: stage folders share code only through the shared folders (stage/,
-// models/, model-registry/, db/, store/, bookkeeping/). A helper one stage takes from another
+// inference/, model-registry/, db/, store/, bookkeeping/). A helper one stage takes from another
 // (the train stage once took upsertModel from evaluate/) belongs in one of those instead.
 const STAGE_FOLDERS = ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report', 'train-model'];
 const STAGE_BORROWS: Record<string, string> = {

@@ -1,6 +1,6 @@
 // Which task queue a stage's activities go to: in-process models need a GPU slot, endpoints never do.
 import { queueFor } from '../../core/stages';
-import { Limiter } from '../../activities/models/endpoint-limiter';
+import { Limiter } from '../../activities/inference/endpoint-limiter';
 
 const openai = { backend: 'openai', baseUrl: 'http://h:8000/v1', model: 'm' };
 const onnx = { backend: 'onnx', path: 'models/out/x' };
