@@ -20,7 +20,7 @@ import { createOpenAIServer } from '../activities/inference/openai-server';
 import { demo } from './commands/demo';
 import { ARMS, type ArmName } from './demo/arms';
 import { DEMO_SIZES } from './demo/sizes';
-import { worldDemo } from './demo/world-demo';
+import { DemoInterrupted, worldDemo } from './demo/world-demo';
 import { registerRuns } from './commands/runs';
 import { registerTrainModel } from './commands/train-model';
 import { migrate } from './stack/database';
@@ -63,8 +63,15 @@ program
     const arms = o.arms ? String(o.arms).split(',').map((a) => a.trim()) : undefined;
     const unknown = arms?.filter((a) => !ARMS.some((x) => x.name === a)) ?? [];
     if (unknown.length) program.error(`--arms: unknown ${unknown.join(', ')} (known: ${ARMS.map((a) => a.name).join(', ')})`);
-    const r = await worldDemo({ stateDir: stateDir(), size: o.size as keyof typeof DEMO_SIZES, arms: arms as ArmName[] | undefined });
-    process.exitCode = r.ok ? 0 : 1;
+    try {
+      const r = await worldDemo({ stateDir: stateDir(), size: o.size as keyof typeof DEMO_SIZES, arms: arms as ArmName[] | undefined });
+      process.exitCode = r.ok ? 0 : 1;
+    } catch (e) {
+      if (!(e instanceof DemoInterrupted)) throw e;
+      say(e.message);
+      // the abandoned watch loops would keep the event loop alive: the stack is down, so leave now
+      process.exit(e.signal === 'SIGINT' ? 130 : 143);
+    }
   });
 
 program

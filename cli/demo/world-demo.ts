@@ -220,16 +220,56 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   return { ok: true, rows, files: out, seconds };
 }
 
-/** `adamllm demo`: the embedded stack (Temporal dev server, database, workers), then the demo. */
+/** The signal that stopped a demo: its runs are durable, so the next demo goes on from them. */
+export class DemoInterrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`demo: stopped by ${signal}; the runs so far are kept (a demo started again reuses them)`);
+  }
+}
+
+/** Rejects on the first SIGINT or SIGTERM (`signal` then names it); `dispose` removes the handlers. */
+function interruption(): { promise: Promise<never>; signal?: NodeJS.Signals; dispose: () => void } {
+  let on: (s: NodeJS.Signals) => void = () => undefined;
+  const it: ReturnType<typeof interruption> = {
+    promise: new Promise<never>((_, reject) => {
+      on = (s) => {
+        it.signal = s;
+        reject(new DemoInterrupted(s));
+      };
+    }),
+    dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)),
+  };
+  it.promise.catch(() => undefined); // awaited only where raced; never an unhandled rejection
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return it;
+}
+
+/**
+ * `adamllm demo`: the embedded stack (Temporal dev server, database, workers), then the demo.
+ * A SIGINT or SIGTERM stops the stack (the dev server is a child process: left running, it would
+ * hold the port and the state folder) and rejects with DemoInterrupted; the caller exits.
+ */
 export async function worldDemo(o: WorldDemoOptions): Promise<WorldDemoResult> {
   const say = o.say ?? ((s: string) => process.stdout.write(`${s}\n`));
-  const stack = await startStack({ stateDir: o.stateDir, log: (l) => say(l) });
-  const connection = await Connection.connect({ address: stack.temporalAddress });
+  const stop = interruption();
   try {
-    const client = new Client({ connection });
-    return await runWorldDemo({ ...o, say, client, db: stack.db, dir: path.resolve(o.stateDir, 'demo', `world-${o.size}`) });
+    // not raced: a stack half started must still be stopped, so wait for it whole
+    const stack = await startStack({ stateDir: o.stateDir, log: (l) => say(l) });
+    try {
+      if (stop.signal) throw new DemoInterrupted(stop.signal);
+      const connection = await Connection.connect({ address: stack.temporalAddress });
+      try {
+        const client = new Client({ connection });
+        return await Promise.race([runWorldDemo({ ...o, say, client, db: stack.db, dir: path.resolve(o.stateDir, 'demo', `world-${o.size}`) }), stop.promise]);
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      if (stop.signal) say('demo: stopping the embedded stack…');
+      await stack.stop();
+    }
   } finally {
-    await connection.close();
-    await stack.stop();
+    stop.dispose();
   }
 }
