@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { PyRandom } from '../../core/pyrandom';
 
 /** The streams a world draws from; a new kind of item gets a new name, never a reused one. */
-export type Stream = 'general' | 'domain' | 'vqa' | 'choice';
+export type Stream = 'general' | 'domain' | 'vqa' | 'choice' | 'gold';
 
 /** A fresh generator for one item; `attempt` > 0 redraws an item whose image collided. */
 export function streamRandom(seed: number, stream: Stream, index: number, attempt = 0): PyRandom {

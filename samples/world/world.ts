@@ -9,6 +9,8 @@
 //   general/images/g_000000.png
 //   domain/pairs.json              ShareGPT: [{images: [path], messages: [{role: 'user', content: '<image>…'}, {role: 'assistant', content: caption}]}]
 //   domain/images/d_000000.png     (ingest with format 'sharegpt' and imageRoot = dir/domain)
+//   domain/gold-pairs.json         the pairs, each followed by two gold tasks on the same image (the
+//                                  demo's ceiling arm; ingest with dedupImages off)
 //   benchmark/VQA_RAD/test.jsonl   {image, input, label, answer_type: 'OPEN' | 'CLOSED'} per line
 //   benchmark/VQA_RAD/images/v_000000.png
 //   benchmark/PMC_VQA/test.jsonl   {image, input, label: 'A'..'D', A, B, C, D} per line
@@ -17,13 +19,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PyRandom } from '../../core/pyrandom';
-import { choiceItem, domainItem, generalItem, vqaItem, type Drawn } from './items';
+import { choiceItem, domainItem, generalItem, goldTasks, vqaItem, type Drawn } from './items';
 import { renderPng } from './render';
 import { streamRandom, type Stream } from './streams';
 import { assertReplaceable, contentHash, filesIntact, freshPartial, install, MANIFEST, readJsonIfAny, sha256 } from './world-dir';
 
 /** Bumped whenever the generator's output changes for the same options, so cached worlds are rebuilt. */
-export const WORLD_VERSION = 'adamllm-world-v1';
+export const WORLD_VERSION = 'adamllm-world-v2';
 
 export interface WorldParams {
   seed: number;
@@ -66,7 +68,7 @@ export interface WorldManifest {
     files: number;
   };
   /** the files a consumer starts from, relative to the world folder */
-  entries: { generalSeed: string; generalImageRoot: string; domainPairs: string; domainImageRoot: string; vqaRad: string; pmcVqa: string };
+  entries: { generalSeed: string; generalImageRoot: string; domainPairs: string; domainGoldPairs: string; domainImageRoot: string; vqaRad: string; pmcVqa: string };
   /** every file of the world (the manifest excepted), relative path → sha256 of its bytes */
   files: Record<string, string>;
   /** sha256 over `files` (path order): the same hash means the same world, byte for byte */
@@ -86,6 +88,7 @@ const ENTRIES: WorldManifest['entries'] = {
   generalSeed: 'general/seed.json',
   generalImageRoot: 'general',
   domainPairs: 'domain/pairs.json',
+  domainGoldPairs: 'domain/gold-pairs.json',
   domainImageRoot: 'domain',
   vqaRad: 'benchmark/VQA_RAD/test.jsonl',
   pmcVqa: 'benchmark/PMC_VQA/test.jsonl',
@@ -209,6 +212,17 @@ async function build(root: string, params: WorldParams, o: WorldOptions): Promis
     ],
   }));
   await writeFile(b, ENTRIES.domainPairs, jsonArray(pairs));
+  const gold = domain.flatMap(({ image, data }, i) => [
+    pairs[i],
+    ...goldTasks(streamRandom(params.seed, 'gold', i), data.slide, i).map((t) => ({
+      images: [image],
+      messages: [
+        { role: 'user', content: `<image>${t.question}` },
+        { role: 'assistant', content: t.answer },
+      ],
+    })),
+  ]);
+  await writeFile(b, ENTRIES.domainGoldPairs, jsonArray(gold));
 
   const vqa = await drawPart(b, 'VQA_RAD', 'vqa', params.benchmarkRows, 'benchmark/VQA_RAD', 'v', (r, i) => vqaItem(r, side, i));
   await writeFile(b, ENTRIES.vqaRad, jsonLines(vqa.map(({ image, data }) => ({ image, ...data }))));

@@ -67,6 +67,23 @@ test('the domain pairs stream through the ShareGPT ingest reader, images pass th
   }
 });
 
+test('gold pairs (the ceiling arm): each domain pair, then a VQA-RAD-style and a PMC-VQA-style task on the same image, read by the ShareGPT reader', async () => {
+  const dataset = parseRunSpec({ version: 1, domain: 'slides', dataset: { format: 'sharegpt', path: world.paths.domainGoldPairs, imageRoot: world.paths.domainImageRoot } }).dataset;
+  const rows: SourceRow[] = await collect(readSourceRows(dataset, world.paths.domainGoldPairs));
+  const pairs: SourceRow[] = await collect(readSourceRows(dataset, world.paths.domainPairs));
+  expect(rows).toHaveLength(3 * pairs.length);
+  pairs.forEach((p, i) => {
+    const [pair, vqa, choice] = rows.slice(3 * i, 3 * i + 3);
+    expect(pair).toMatchObject({ image: p.image, instruction: p.instruction, caption: p.caption });
+    expect([vqa.image, choice.image]).toEqual([p.image, p.image]);
+    // even rows ask a CLOSED question (yes/no), odd rows an OPEN one; the choice row answers with a letter
+    if (i % 2 === 0) expect(['yes', 'no']).toContain(vqa.caption);
+    else expect(vqa.caption).toMatch(/^[a-z]+( [a-z]+)?$/);
+    expect(choice.instruction).toMatch(/\nA\. .*\nB\. .*\nC\. .*\nD\. /s);
+    expect(choice.caption).toMatch(/^[ABCD]$/);
+  });
+});
+
 test('general seed rows: an image, a caption and four tasks with a question, a sentence and a short answer', () => {
   const seed = JSON.parse(fs.readFileSync(world.paths.generalSeed, 'utf8')) as { image: string; caption: string; tasks: GeneralTask[] }[];
   expect(seed).toHaveLength(world.counts.generalImages);
