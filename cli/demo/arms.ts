@@ -7,9 +7,12 @@
 //   unfiltered    tasks from the trained synthesizer, no consistency filter
 //   adamllm       tasks from the trained synthesizer, kept by the trained judge (the method)
 //   two-stage     the captions model, trained on the judged tasks alone (task-only set)
+//   ceiling       captions plus gold tasks read off the slides by the benchmark's own generators:
+//                 not the method, the most this post-training gains from tasks that are always
+//                 right and shaped like the benchmark (what a perfect synthesizer would give)
 import type { WorldSize } from './sizes';
 
-export type ArmName = 'captions' | 'rules' | 'unfiltered' | 'adamllm' | 'two-stage';
+export type ArmName = 'captions' | 'rules' | 'unfiltered' | 'adamllm' | 'two-stage' | 'ceiling';
 
 export interface Arm {
   name: ArmName;
@@ -25,6 +28,7 @@ export const ARMS: readonly Arm[] = [
   { name: 'unfiltered', label: 'trained synthesizer, no filter' },
   { name: 'adamllm', label: 'trained synthesizer + consistency filter (AdaMLLM)' },
   { name: 'two-stage', label: 'two-stage: captions, then filtered tasks', after: 'captions' },
+  { name: 'ceiling', label: 'ceiling, not the method: captions + gold tasks' },
 ];
 
 /** The models every arm uses: trained once per world (trainModel), found by their folders. */
@@ -37,6 +41,8 @@ export interface DemoModels {
 
 export interface ArmInputs {
   domainPairs: string;
+  /** the pairs, each followed by two gold tasks on its image (the ceiling arm's dataset) */
+  domainGoldPairs: string;
   domainImageRoot: string;
   vqaRad: string;
   pmcVqa: string;
@@ -50,7 +56,8 @@ const QUICK = { retry: { maximumAttempts: 2, initialIntervalSeconds: 1 } };
 
 /** The adaptDomain run spec of one arm. Deterministic: the same inputs give the same spec (and spec hash). */
 export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
-  const synthesized = arm.name !== 'captions';
+  const synthesized = arm.name !== 'captions' && arm.name !== 'ceiling';
+  const gold = arm.name === 'ceiling';
   const trained = arm.name === 'unfiltered' || arm.name === 'adamllm' || arm.name === 'two-stage';
   const judged = arm.name === 'adamllm' || arm.name === 'two-stage';
   if (arm.after && !x.startFrom) throw new Error(`demo arm ${arm.name} trains after ${arm.after}: its model folder is needed`);
@@ -61,10 +68,11 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
     version: 1,
     domain: 'slides',
     description: `adamllm demo world, arm "${arm.name}": ${arm.label}`,
-    dataset: { format: 'sharegpt', path: x.domainPairs, imageRoot: x.domainImageRoot },
+    dataset: { format: 'sharegpt', path: gold ? x.domainGoldPairs : x.domainPairs, imageRoot: x.domainImageRoot },
     pipeline,
     stages: {
-      ingest: { ...QUICK, shardSize: 256 },
+      // the gold rows share their pair's image on purpose: keep them
+      ingest: { ...QUICK, shardSize: 256, ...(gold ? { dedupImages: false } : {}) },
       ...(synthesized
         ? {
             synthesize: trained
@@ -77,7 +85,7 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
                 { ...QUICK, judge: 'rules', dropDuplicates: false, shardSize: 256 },
           }
         : {}),
-      compose: { ...QUICK, shardSize: 256, content: arm.name === 'captions' ? 'caption-only' : arm.name === 'two-stage' ? 'task-only' : 'caption-and-task' },
+      compose: { ...QUICK, shardSize: 256, content: arm.name === 'captions' || gold ? 'caption-only' : arm.name === 'two-stage' ? 'task-only' : 'caption-and-task' },
       export: { ...QUICK, imagePaths: 'absolute' },
       train: {
         ...QUICK,

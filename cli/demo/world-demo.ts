@@ -187,7 +187,7 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const { world, files } = await worldOf(dir, size, say);
   say(`world ${world.hash.slice(0, 12)} ready (${elapsed(t0)}): ${world.counts.generalTasks} general tasks, ${files.counts.baseRows} base rows, ${files.counts.judgeQueryRows} + ${files.counts.judgeRows} judge rows`);
 
-  const wanted = new Set<ArmName>(o.arms ?? ARMS.map((a) => a.name));
+  const wanted = new Set<ArmName>(o.arms ?? size.defaultArms ?? ARMS.map((a) => a.name));
   for (const a of ARMS) if (a.after && wanted.has(a.name)) wanted.add(a.after);
   const arms = ARMS.filter((a) => wanted.has(a.name));
   const needs = { synthesizer: arms.some((a) => a.name === 'unfiltered' || a.name === 'adamllm' || a.name === 'two-stage'), judge: arms.some((a) => a.name === 'adamllm' || a.name === 'two-stage') };
@@ -202,7 +202,7 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const done: { arm: Arm; workflowId: string; runId: string }[] = [];
   for (const arm of arms) {
     const startFrom = arm.after ? await trainedFolder(db, done.find((d) => d.arm.name === arm.after)!.runId) : undefined;
-    const spec = armSpec(arm, { domainPairs: world.paths.domainPairs, domainImageRoot: world.paths.domainImageRoot, vqaRad: world.paths.vqaRad, pmcVqa: world.paths.pmcVqa, models, size, startFrom });
+    const spec = armSpec(arm, { domainPairs: world.paths.domainPairs, domainGoldPairs: world.paths.domainGoldPairs, domainImageRoot: world.paths.domainImageRoot, vqaRad: world.paths.vqaRad, pmcVqa: world.paths.pmcVqa, models, size, startFrom });
     done.push({ arm, ...(await runArm(client, db, arm, spec, say, o.stopWhenWaiting)) });
   }
 

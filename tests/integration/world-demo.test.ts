@@ -21,12 +21,13 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
+// the arms --size test runs when none are named (see DEMO_SIZES.test.defaultArms)
 const ARMS: ArmName[] = ['captions', 'rules'];
 
 test('the demo on a reduced world: the arms run, every number traces back to its run, model and training set; a second demo reuses everything', async () => {
   const dir = tempDir('world-demo');
   const lines: string[] = [];
-  const first = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, dir, arms: ARMS, stopWhenWaiting: true, say: (l) => lines.push(l) });
+  const first = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, dir, stopWhenWaiting: true, say: (l) => lines.push(l) });
   expect(first.ok).toBe(true);
   expect(first.rows.map((r) => r.arm)).toEqual(['base', ...ARMS]);
   for (const r of first.rows) {
@@ -47,7 +48,9 @@ test('the demo on a reduced world: the arms run, every number traces back to its
   expect(by.captions.trainingSet!.withTask).toBe(0);
   expect(by.rules.trainingSet!.withTask).toBeGreaterThan(0);
   // the base model was trained by a trainModel run from an init-model base, with its lineage
-  const base = await h.db.model.findFirstOrThrow({ where: { name: 'world-base', kind: 'BASE', trainingSetId: { not: null } }, include: { parent: true } });
+  const base = await h.db.model.findUniqueOrThrow({ where: { id: by.base.model.id }, include: { parent: true } });
+  expect(base).toMatchObject({ name: 'world-base', kind: 'BASE' });
+  expect(base.trainingSetId).not.toBeNull();
   expect(base.parent?.name).toMatch(/^init-/);
   for (const f of Object.values(first.files!)) expect(fs.statSync(f).size).toBeGreaterThan(0);
   expect(fs.readFileSync(first.files!.markdown, 'utf8')).toContain('runs show');
