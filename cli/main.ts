@@ -49,7 +49,7 @@ program
   .command('demo')
   .description('the main job: build a small world, train its base model, synthesizer and judge, adapt the base model to its domain in each comparison arm, evaluate, and write the comparison table (CPU, embedded stack)')
   .option('--size <size>', 'full (the README figures) or test (a reduced world, a minute)', 'full')
-  .option('--arms <list>', `comma-separated arms (default: all at --size full, captions and rules at --size test): ${ARMS.map((a) => a.name).join(', ')}`)
+  .option('--arms <list>', `comma-separated arms (default: all at --size full, captions, rules and ceiling at --size test): ${ARMS.map((a) => a.name).join(', ')}`)
   .option('--sample', 'instead: run the data stages on a generated food sample with bad entries mixed in')
   .option('--count <n>', 'with --sample: images to generate', (v) => parseInt(v, 10), 200)
   .option('--format <format>', 'with --sample: sharegpt, jsonl or csv', 'sharegpt')

@@ -113,6 +113,6 @@ export const DEMO_SIZES: Record<'full' | 'test', WorldSize> = {
     answerTokens: 8,
     // on a world this small the trained synthesizer writes its grammar but never one question in
     // both modes: no triplet, so its arms would have no training set and wait at export
-    defaultArms: ['captions', 'rules'],
+    defaultArms: ['captions', 'rules', 'ceiling'],
   },
 };

@@ -1,8 +1,8 @@
 // The demo's path (issue #11) on a reduced world, through Temporal and Postgres: the world, its
 // base model (trainModel from an init-model base), the arms that need no trained synthesizer
-// (adaptDomain: ingest, rules synthesis and filter or none, compose, export, train, evaluate,
-// report), the comparison table read back from the database, and a second demo that reuses it
-// all. The scores are recorded, not asserted beyond sanity.
+// (captions, rules and the gold-task ceiling; adaptDomain: ingest, rules synthesis and filter or
+// none, compose, export, train, evaluate, report), the comparison table read back from the
+// database, and a second demo that reuses it all. The scores are recorded, not asserted beyond sanity.
 //
 // Not here: the arms with the trained synthesizer. On a world this small the synthesizer (hidden
 // 64, a few hundred steps, trained in the suite's time) writes the grammar but never asks one
@@ -11,6 +11,7 @@
 // train-model.test.ts, model synthesis and the judge in model-judge.test.ts.
 import fs from 'node:fs';
 import type { ArmName } from '../../cli/demo/arms';
+import { DEMO_SIZES } from '../../cli/demo/sizes';
 import { runWorldDemo } from '../../cli/demo/world-demo';
 import { harness, tempDir, type Harness } from '../helpers/env';
 
@@ -22,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 // the arms --size test runs when none are named (see DEMO_SIZES.test.defaultArms)
-const ARMS: ArmName[] = ['captions', 'rules'];
+const ARMS: ArmName[] = ['captions', 'rules', 'ceiling'];
 
 test('the demo on a reduced world: the arms run, every number traces back to its run, model and training set; a second demo reuses everything', async () => {
   const dir = tempDir('world-demo');
@@ -47,6 +48,8 @@ test('the demo on a reduced world: the arms run, every number traces back to its
   // captions only has no synthetic task; the rules arm's set has some
   expect(by.captions.trainingSet!.withTask).toBe(0);
   expect(by.rules.trainingSet!.withTask).toBeGreaterThan(0);
+  // the ceiling trains on every pair and its two gold tasks (same image: ingest keeps them all)
+  expect(by.ceiling.trainingSet).toMatchObject({ rows: 3 * DEMO_SIZES.test.domainImages, withTask: 0 });
   // the base model was trained by a trainModel run from an init-model base, with its lineage
   const base = await h.db.model.findUniqueOrThrow({ where: { id: by.base.model.id }, include: { parent: true } });
   expect(base).toMatchObject({ name: 'world-base', kind: 'BASE' });
