@@ -1,35 +1,54 @@
 // The demo's comparison arms (issue #11): the paper's comparisons in miniature, each one
 // adaptDomain run over the world's domain pairs that trains its own model from the general base
-// model and evaluates it beside the base on the world's domain benchmark.
-//
-//   captions      caption-only set (no synthesis): the "captions only" baseline, and stage 1 of two-stage
-//   rules         tasks from the rule-based synthesizer, rules filter (the manual-rules baseline)
-//   unfiltered    tasks from the trained synthesizer, no consistency filter
-//   adamllm       tasks from the trained synthesizer, kept by the trained judge (the method)
-//   two-stage     the captions model, trained on the judged tasks alone (task-only set)
-//   ceiling       captions plus gold tasks read off the slides by the benchmark's own generators:
-//                 not the method, the most this post-training gains from tasks that are always
-//                 right and shaped like the benchmark (what a perfect synthesizer would give)
+// model and evaluates it beside the base on the world's domain benchmark. Each arm declares its
+// role as data (where its tasks come from, which of them stay, what compose makes): armSpec and
+// modelsNeeded read those, never the name, which only names the arm's model, run and table row.
 import type { WorldSize } from './sizes';
 
 export type ArmName = 'captions' | 'rules' | 'unfiltered' | 'adamllm' | 'two-stage' | 'ceiling';
 
-export interface Arm {
+/** Where an arm's training tasks come from and, where they are synthesized, which of them stay. */
+export type ArmTasks =
+  /** none: captions alone; gold: rows of the dataset itself. Neither has a synthesize or filter stage. */
+  | { tasks: 'none' | 'gold'; filter?: never }
+  | {
+      /** the rule-based synthesizer, or the world's trained one */
+      tasks: 'rules' | 'model';
+      /** model: the world's trained consistency judge; rules: no consistency filter, every task stays */
+      filter: 'rules' | 'model';
+    };
+
+export type Arm = ArmTasks & {
   name: ArmName;
   /** what the table says the arm is */
   label: string;
+  /** what compose makes of each image (the spec's compose.content) */
+  content: 'caption-only' | 'task-only' | 'caption-and-task';
   /** the arm whose trained model this arm starts from, instead of the general base */
   after?: ArmName;
-}
+};
 
 export const ARMS: readonly Arm[] = [
-  { name: 'captions', label: 'captions only' },
-  { name: 'rules', label: 'rule-based synthesizer' },
-  { name: 'unfiltered', label: 'trained synthesizer, no filter' },
-  { name: 'adamllm', label: 'trained synthesizer + consistency filter (AdaMLLM)' },
-  { name: 'two-stage', label: 'two-stage: captions, then filtered tasks', after: 'captions' },
-  { name: 'ceiling', label: 'ceiling, not the method: captions + gold tasks' },
+  // the "captions only" baseline, and stage 1 of two-stage
+  { name: 'captions', label: 'captions only', tasks: 'none', content: 'caption-only' },
+  // the manual-rules baseline
+  { name: 'rules', label: 'rule-based synthesizer', tasks: 'rules', filter: 'rules', content: 'caption-and-task' },
+  { name: 'unfiltered', label: 'trained synthesizer, no filter', tasks: 'model', filter: 'rules', content: 'caption-and-task' },
+  // the method
+  { name: 'adamllm', label: 'trained synthesizer + consistency filter (AdaMLLM)', tasks: 'model', filter: 'model', content: 'caption-and-task' },
+  // stage 2: the captions model, trained on the judged tasks alone
+  { name: 'two-stage', label: 'two-stage: captions, then filtered tasks', tasks: 'model', filter: 'model', content: 'task-only', after: 'captions' },
+  // gold tasks read off the slides by the benchmark's own generators: not the method, the most this
+  // post-training gains from tasks that are always right and shaped like the benchmark (what a
+  // perfect synthesizer would give). Each is a row of its own beside its pair (domainGoldPairs),
+  // so caption-only composes it as it comes, like a caption.
+  { name: 'ceiling', label: 'ceiling, not the method: captions + gold tasks', tasks: 'gold', content: 'caption-only' },
 ];
+
+/** Which of the world's models the arms need trained besides the base: each only where some arm uses it. */
+export function modelsNeeded(arms: readonly Arm[]): { synthesizer: boolean; judge: boolean } {
+  return { synthesizer: arms.some((a) => a.tasks === 'model'), judge: arms.some((a) => a.filter === 'model') };
+}
 
 /** The models every arm uses: trained once per world (trainModel), found by their folders. */
 export interface DemoModels {
@@ -56,10 +75,8 @@ const QUICK = { retry: { maximumAttempts: 2, initialIntervalSeconds: 1 } };
 
 /** The adaptDomain run spec of one arm. Deterministic: the same inputs give the same spec (and spec hash). */
 export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
-  const synthesized = arm.name !== 'captions' && arm.name !== 'ceiling';
-  const gold = arm.name === 'ceiling';
-  const trained = arm.name === 'unfiltered' || arm.name === 'adamllm' || arm.name === 'two-stage';
-  const judged = arm.name === 'adamllm' || arm.name === 'two-stage';
+  const synthesized = arm.tasks === 'rules' || arm.tasks === 'model';
+  const gold = arm.tasks === 'gold';
   if (arm.after && !x.startFrom) throw new Error(`demo arm ${arm.name} trains after ${arm.after}: its model folder is needed`);
   const pipeline = synthesized
     ? ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report']
@@ -75,17 +92,17 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
       ingest: { ...QUICK, shardSize: 256, ...(gold ? { dedupImages: false } : {}) },
       ...(synthesized
         ? {
-            synthesize: trained
+            synthesize: arm.tasks === 'model'
               ? { ...QUICK, synthesizer: 'model', model: { backend: 'onnx', path: x.models.synthesizer.onnx }, maxNewTokens: x.size.synthesizerTokens, batchSize: 8, shardSize: 64 }
               : { ...QUICK, synthesizer: 'rules', shardSize: 256 },
-            filter: judged
+            filter: arm.filter === 'model'
               ? { ...QUICK, judge: 'model', model: { backend: 'onnx', path: x.models.judge.onnx }, batchSize: 8, shardSize: 64 }
               : // without the consistency filter every task stays, duplicates too: the platform's
                 // duplicate rule is a filter of its own, and the paper's arm keeps them
                 { ...QUICK, judge: 'rules', dropDuplicates: false, shardSize: 256 },
           }
         : {}),
-      compose: { ...QUICK, shardSize: 256, content: arm.name === 'captions' || gold ? 'caption-only' : arm.name === 'two-stage' ? 'task-only' : 'caption-and-task' },
+      compose: { ...QUICK, shardSize: 256, content: arm.content },
       export: { ...QUICK, imagePaths: 'absolute' },
       train: {
         ...QUICK,

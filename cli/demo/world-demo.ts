@@ -22,7 +22,7 @@ import { writeWorldTrainingFiles, type WorldTrainingFiles } from '../../samples/
 import { generateWorld, type World } from '../../samples/world/world';
 import { startStack } from '../stack/dev-stack';
 import { summary, watchRun } from '../watch';
-import { ARMS, armSpec, type Arm, type ArmName, type DemoModels } from './arms';
+import { ARMS, armSpec, modelsNeeded, type Arm, type ArmName, type DemoModels } from './arms';
 import { comparisonRows, writeComparison, type ComparisonRow } from './comparison';
 import { DEMO_SIZES, type WorldSize } from './sizes';
 
@@ -190,7 +190,7 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const wanted = new Set<ArmName>(o.arms ?? size.defaultArms ?? ARMS.map((a) => a.name));
   for (const a of ARMS) if (a.after && wanted.has(a.name)) wanted.add(a.after);
   const arms = ARMS.filter((a) => wanted.has(a.name));
-  const needs = { synthesizer: arms.some((a) => a.name === 'unfiltered' || a.name === 'adamllm' || a.name === 'two-stage'), judge: arms.some((a) => a.name === 'adamllm' || a.name === 'two-stage') };
+  const needs = modelsNeeded(arms);
 
   const specs = modelSpecs(size, world, files);
   const base = await trainModel(client, db, 'trainModel', specs.base, say, o.stopWhenWaiting);

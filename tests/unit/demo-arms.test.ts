@@ -1,0 +1,73 @@
+// The demo's comparison arms (cli/demo/arms.ts): each arm's declared role (tasks, filter,
+// content) is what shapes its adaptDomain spec and which world models the demo trains; the
+// spec must also be one the platform accepts.
+import { ARMS, armSpec, modelsNeeded, type Arm, type ArmInputs } from '../../cli/demo/arms';
+import { DEMO_SIZES } from '../../cli/demo/sizes';
+import { parseRunSpec } from '../../core/spec';
+
+const inputs = (arm: Arm): ArmInputs => ({
+  domainPairs: '/w/pairs.json',
+  domainGoldPairs: '/w/gold-pairs.json',
+  domainImageRoot: '/w/images',
+  vqaRad: '/w/VQA_RAD/test.jsonl',
+  pmcVqa: '/w/PMC_VQA/test.jsonl',
+  models: { base: { hf: '/m/base-hf', onnx: '/m/base-onnx' }, synthesizer: { onnx: '/m/synth-onnx' }, judge: { onnx: '/m/judge-onnx' } },
+  size: DEMO_SIZES.full,
+  startFrom: arm.after ? '/m/after-hf' : undefined,
+});
+
+type Stages = Record<string, Record<string, unknown> | undefined>;
+const specOf = (arm: Arm) => armSpec(arm, inputs(arm)) as { pipeline: string[]; dataset: { path: string }; stages: Stages };
+
+test('the arms declare the paper\'s comparisons', () => {
+  expect(ARMS.map((a) => [a.name, a.tasks, a.filter, a.content, a.after])).toEqual([
+    ['captions', 'none', undefined, 'caption-only', undefined],
+    ['rules', 'rules', 'rules', 'caption-and-task', undefined],
+    ['unfiltered', 'model', 'rules', 'caption-and-task', undefined],
+    ['adamllm', 'model', 'model', 'caption-and-task', undefined],
+    ['two-stage', 'model', 'model', 'task-only', 'captions'],
+    ['ceiling', 'gold', undefined, 'caption-only', undefined],
+  ]);
+});
+
+test.each(ARMS.map((a) => [a.name, a] as const))('arm %s: its declared role drives its spec', (_name, arm) => {
+  const s = specOf(arm);
+  expect(() => parseRunSpec(s)).not.toThrow();
+  const synthesized = arm.tasks === 'rules' || arm.tasks === 'model';
+  for (const stage of ['synthesize', 'filter']) {
+    expect(s.pipeline.includes(stage)).toBe(synthesized);
+    expect(s.stages[stage] !== undefined).toBe(synthesized);
+  }
+  if (synthesized) {
+    expect(s.stages.synthesize).toMatchObject(arm.tasks === 'model' ? { synthesizer: 'model', model: { path: '/m/synth-onnx' } } : { synthesizer: 'rules' });
+    // no consistency filter keeps every task, duplicates too
+    expect(s.stages.filter).toMatchObject(arm.filter === 'model' ? { judge: 'model', model: { path: '/m/judge-onnx' } } : { judge: 'rules', dropDuplicates: false });
+  }
+  // the gold tasks share their pair's image: only the gold arm reads them and keeps every image
+  const gold = arm.tasks === 'gold';
+  expect(s.dataset.path).toBe(gold ? '/w/gold-pairs.json' : '/w/pairs.json');
+  expect(s.stages.ingest!.dedupImages).toBe(gold ? false : undefined);
+  expect(s.stages.compose!.content).toBe(arm.content);
+  expect(s.stages.train!.baseModel).toBe(arm.after ? '/m/after-hf' : '/m/base-hf');
+});
+
+test('an arm that trains after another needs that arm\'s model folder', () => {
+  const twoStage = ARMS.find((a) => a.after)!;
+  expect(() => armSpec(twoStage, { ...inputs(twoStage), startFrom: undefined })).toThrow(/trains after captions/);
+});
+
+test('modelsNeeded: the synthesizer and the judge exactly when some arm\'s spec uses them, for every set of arms', () => {
+  const uses = (arm: Arm) => {
+    const s = specOf(arm).stages;
+    return { synthesizer: s.synthesize?.synthesizer === 'model', judge: s.filter?.judge === 'model' };
+  };
+  for (let mask = 0; mask < 1 << ARMS.length; mask++) {
+    const arms = ARMS.filter((_, i) => mask & (1 << i));
+    expect(modelsNeeded(arms)).toEqual({ synthesizer: arms.some((a) => uses(a).synthesizer), judge: arms.some((a) => uses(a).judge) });
+  }
+  // the reduced world's default arms train neither (DEMO_SIZES.test.defaultArms)
+  const defaults = ARMS.filter((a) => DEMO_SIZES.test.defaultArms!.includes(a.name));
+  expect(modelsNeeded(defaults)).toEqual({ synthesizer: false, judge: false });
+  expect(modelsNeeded(ARMS.filter((a) => a.name === 'unfiltered'))).toEqual({ synthesizer: true, judge: false });
+  expect(modelsNeeded(ARMS)).toEqual({ synthesizer: true, judge: true });
+});
