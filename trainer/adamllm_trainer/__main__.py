@@ -108,7 +108,10 @@ def main(argv=None) -> int:
         emit("error", type=e.kind, message=str(e))
         return EXIT_CODES.get(e.kind, EXIT_CODES["runtime"])
     except Exception as e:  # noqa: BLE001 - reported as an event, with the trace on stderr
-        traceback.print_exc()
+        try:
+            traceback.print_exc()
+        except OSError:
+            pass  # stderr's reader (the worker) is gone: an EPIPE here must not skip the exit code
         emit("error", type="runtime", message=f"{type(e).__name__}: {e}")
         return EXIT_CODES["runtime"]
 

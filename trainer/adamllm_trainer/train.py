@@ -75,7 +75,11 @@ def _training_state(cfg: TrainConfig, net, opt):
     return {n: p.detach().cpu() for n, p in hf_model(net).named_parameters() if p.requires_grad}, opt.state_dict()
 
 
-def save_checkpoint(cfg: TrainConfig, d: dist.Dist, net, opt, sched, step: int, fp: str, losses: list, plan: Plan) -> Path:
+def save_checkpoint(cfg: TrainConfig, d: dist.Dist, net, opt, sched, step: int, fp: str, losses: list, plan: Plan,
+                    prune: bool = True, orphan_steps: list | None = None) -> Path:
+    """Writes checkpoints/step-N (rank 0; every rank takes part in gathering FSDP state); with
+    `prune`, deletes all but the newest save_total_limit checkpoints. `orphan_steps`: the step
+    events since the last checkpoint of a trainer whose worker died, replayed on resume."""
     out = Path(cfg.output_dir)
     trainable, optimizer = _training_state(cfg, net, opt)
     final = out / "checkpoints" / f"{CKPT_PREFIX}{step:07d}"
@@ -93,11 +97,13 @@ def save_checkpoint(cfg: TrainConfig, d: dist.Dist, net, opt, sched, step: int, 
         # The data position: the next step's (epoch, batch) follows from the step and the seed.
         epoch, batch = divmod(step, plan.steps_per_epoch)
         meta = {"step": step, "epoch": epoch, "next_batch": batch, "fingerprint": fp, "world_size": d.world, "strategy": cfg.strategy, "losses": losses}
+        if orphan_steps is not None:
+            meta["orphan_steps"] = orphan_steps
         (tmp / "meta.json").write_text(json.dumps(meta))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-        for old in checkpoints(out)[:-cfg.save_total_limit]:
+        for old in (checkpoints(out)[:-cfg.save_total_limit] if prune else []):
             shutil.rmtree(old, ignore_errors=True)
     dist.barrier(d)
     return final
@@ -129,7 +135,7 @@ def load_checkpoint(cfg: TrainConfig, d: dist.Dist, path: Path, net, opt, sched,
     np.random.set_state(state["rng"]["numpy"])
     if "cuda" in state["rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    return meta["step"], meta["losses"]
+    return meta["step"], meta["losses"], meta.get("orphan_steps", [])
 
 
 class StopFlag:
@@ -160,6 +166,11 @@ class StopFlag:
     @property
     def stop(self) -> bool:
         return self._stop or self._watched_gone()
+
+    @property
+    def orphaned(self) -> bool:
+        """The worker that started us is gone: nobody records our steps any more."""
+        return self._watched_gone()
 
 
 def peak_memory(device: torch.device) -> int:
@@ -206,15 +217,18 @@ def train(cfg: TrainConfig, resume_from: str | None = None):
     opt = torch.optim.AdamW(trainable, lr=cfg.learning_rate, weight_decay=cfg.weight_decay, fused=device.type == "cuda")
     sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=math.ceil(cfg.warmup_ratio * total), num_training_steps=total)
 
-    step, losses = 0, []
+    step, losses, replay = 0, [], []
     found = [Path(resume_from)] if resume_from else checkpoints(out)
     if found:
-        step, losses = load_checkpoint(cfg, d, found[-1], net, opt, sched, fp)
+        step, losses, replay = load_checkpoint(cfg, d, found[-1], net, opt, sched, fp)
     emit("start", examples=n, total_steps=total, step=step, resumed_from=str(found[-1]) if found else None,
          trainable_params=sum(p.numel() for p in hf_model(net).parameters() if p.requires_grad), device=device.type,
          dtype="bfloat16" if bf16 else "float32", master_weights="float32", finetuning=cfg.finetuning,
          global_batch=plan.G, world_size=d.world, strategy=cfg.strategy if d.on else "single",
          gradient_checkpointing=cfg.gradient_checkpointing, attn_implementation=cfg.attn_implementation, fingerprint=fp)
+    for e in replay:  # an orphan's steps, which its dead worker may never have recorded
+        emit("step", **e)
+    since_checkpoint = list(replay)  # this trainer's step events since its last checkpoint
 
     flag = StopFlag()
     net.train()
@@ -245,11 +259,21 @@ def train(cfg: TrainConfig, resume_from: str | None = None):
         elapsed = time.perf_counter() - started
         stop = dist.any_true(d, flag.stop, device)
         if step % cfg.log_every == 0 or step == total:
-            emit("step", step=step, total_steps=total, epoch=round(step / plan.steps_per_epoch, 4), loss=step_loss, lr=lr,
-                 grad_norm=grad_norm, tokens=stats["tokens"], label_tokens=label_tokens, tokens_per_s=round(stats["tokens"] / elapsed, 2),
-                 padding_waste=round(1 - stats["tokens"] / stats["padded"], 4) if stats["padded"] else 0.0,
-                 peak_memory_bytes=peak_memory(device), world_size=d.world)
+            event = dict(step=step, total_steps=total, epoch=round(step / plan.steps_per_epoch, 4), loss=step_loss, lr=lr,
+                         grad_norm=grad_norm, tokens=stats["tokens"], label_tokens=label_tokens, tokens_per_s=round(stats["tokens"] / elapsed, 2),
+                         padding_waste=round(1 - stats["tokens"] / stats["padded"], 4) if stats["padded"] else 0.0,
+                         peak_memory_bytes=peak_memory(device), world_size=d.world)
+            emit("step", **event)
+            since_checkpoint.append(event)
         if step % cfg.save_steps == 0 or stop or step == total:
-            path = save_checkpoint(cfg, d, net, opt, sched, step, fp, losses, plan)
+            # An orphan (its worker died) still saves its work, but its last steps' events went
+            # nowhere (or were not yet written as TrainStep rows): they go into the checkpoint, and
+            # a retry that resumes from it replays them, so the loss curve has no hole. Nor does
+            # it delete older checkpoints: the retry resumes from the one its last heartbeat
+            # named, which must not vanish between its check and its load.
+            orphaned = flag.orphaned
+            path = save_checkpoint(cfg, d, net, opt, sched, step, fp, losses, plan, prune=not orphaned,
+                                   orphan_steps=since_checkpoint if orphaned else None)
+            since_checkpoint = []
             emit("checkpoint", step=step, path=str(path))
     return net, step, total, stop, losses, d
