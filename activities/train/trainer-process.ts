@@ -8,7 +8,8 @@
 // forwards SIGTERM to it, and when the worker dies (even by SIGKILL) the guard's end of a pipe
 // from the worker closes and it sends the launcher SIGTERM, so an orphaned trainer checkpoints
 // and stops instead of racing the retry on another worker (torchrun's ranks never see their
-// grandparent die). Ranks that outlive torchrun are found by their tag (tagged-processes.ts).
+// grandparent die); ORPHAN_DEADLINE_S later it SIGKILLs whatever of the launch is left. Ranks
+// that outlive torchrun are found by their tag (tagged-processes.ts).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -44,6 +45,8 @@ export interface TrainerOptions {
   worldSize?: number;
   /** how long ranks left behind by a dead launcher get to checkpoint after SIGTERM */
   orphanGraceMs?: number;
+  /** how long the launch may outlive a dead worker before it is SIGKILLed (default ORPHAN_DEADLINE_S) */
+  orphanDeadlineS?: number;
   /** the interpreter (ADAMLLM_PYTHON); default: trainerPython() */
   python?: string;
 }
@@ -61,17 +64,32 @@ export function trainerArgv(args: string[], worldSize = 1): string[] {
   return ['-m', 'torch.distributed.run', '--standalone', `--nproc-per-node=${worldSize}`, '-m', 'adamllm_trainer', ...args];
 }
 
-// sh -c GUARD guard <command…>. fd 3 is the worker's pipe: nothing is ever written to it, so
-// `read` returns only at EOF, when the worker has exited. Signals are forwarded, never the
-// guard's own death: it waits for the launcher and exits with its status.
+// sh -c GUARD guard <deadline> <reaper> <command…>. fd 3 is the worker's pipe: nothing is ever
+// written to it, so `read` returns only at EOF, when the worker has exited. Signals are
+// forwarded, never the guard's own death: it waits for the launcher and exits with its status.
+// At EOF the watcher sends the launcher SIGTERM (torchrun passes it to every rank: each finishes
+// its step, checkpoints and exits), then becomes the reaper: a fresh sh without the tag in its
+// environment (so it never finds itself or its own grep), ignoring the SIGTERM the guard sends
+// its watcher when the launcher exits, that SIGKILLs whatever of the launch is still there
+// <deadline> seconds later (ranks stuck in a collective, a launcher waiting out
+// TORCH_ELASTIC_SHUTDOWN_TIMEOUT for them) and ends as soon as nothing is left.
 const GUARD = `
+deadline=$1 reaper=$2
+shift 2
 exec 3<&0 0</dev/null
 "$@" 3<&- &
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null' TERM
 trap 'kill -INT "$child" 2>/dev/null' INT
 trap 'kill -HUP "$child" 2>/dev/null' HUP
-(while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null) &
+(
+  while read -r _ <&3; do :; done
+  trap '' TERM
+  kill -TERM "$child" 2>/dev/null
+  needle="${TAG_VAR}=$${TAG_VAR}"
+  unset ${TAG_VAR}
+  exec /bin/sh -c "$reaper" adamllm-reaper "$needle" "$deadline" 3<&-
+) &
 watch=$!
 exec 3<&-
 while :; do
@@ -83,14 +101,44 @@ kill "$watch" 2>/dev/null
 exit "$code"
 `;
 
+// sh -c REAPER reaper <NAME=tag> <seconds>: waits (polling each second) until no process has the
+// tag in its environment, or SIGKILLs them all once <seconds> have passed.
+const REAPER = `
+end=$(( $(date +%s) + $2 ))
+left() { grep -lsF -e "$1" /proc/[0-9]*/environ | cut -d/ -f3; }
+while [ "$(date +%s)" -lt "$end" ]; do
+  [ -n "$(left "$1")" ] || exit 0
+  sleep 1
+done
+for p in $(left "$1"); do kill -KILL "$p" 2>/dev/null; done
+exit 0
+`;
+
 // torchrun SIGKILLs ranks this long after forwarding SIGTERM (its default, 30 s, is shorter than
-// a large model's checkpoint)
+// a large model's checkpoint). It is the bound on a cancel, while the worker lives on to wait
+// for the trainer; a launch whose worker died is bounded by ORPHAN_DEADLINE_S instead.
 const SHUTDOWN_TIMEOUT_S = 900;
+
+// How long a launch may outlive its worker (dead, even by SIGKILL) before the guard's reaper
+// SIGKILLs every process of it; they are gone within about a second more. The figure:
+// - enough for what an orphan does after the guard's SIGTERM: finish its step and write the stop
+//   checkpoint. The largest DDP state the README plans for, the 2B model's fp32 trainable weights
+//   and AdamW moments (~24 GB) written by rank 0, takes ~25 s at 1 GB/s plus a step of seconds.
+//   A larger state (an 8B model under FSDP: 128 GB) is cut short, which is safe: a checkpoint
+//   folder appears only by its final rename, so the retry resumes from the previous one and
+//   redoes at most saveSteps steps.
+// - short enough that the GPUs and the output folder are free before the retry starts: Temporal
+//   notices the dead worker one heartbeat timeout after its last recorded heartbeat (the train
+//   stage's default 120 s, heartbeats throttled to at most 60 s apart: at least 60 s after the
+//   death), so with the default settings no retry on the same machine meets the orphan. Without
+//   this bound the ranks lived on for torchrun's whole 900 s shutdown timeout when one of them
+//   could not finish its stop (tests/integration/train-stage.test.ts, the killed worker).
+export const ORPHAN_DEADLINE_S = 45;
 
 export function runTrainer(args: string[], o: TrainerOptions = {}): Promise<TrainerExit> {
   const tag = randomUUID();
   const python = trainerPython(o.python);
-  const child = spawn('/bin/sh', ['-c', GUARD, 'adamllm-trainer', python, ...trainerArgv(args, o.worldSize)], {
+  const child = spawn('/bin/sh', ['-c', GUARD, 'adamllm-trainer', String(o.orphanDeadlineS ?? ORPHAN_DEADLINE_S), REAPER, python, ...trainerArgv(args, o.worldSize)], {
     cwd: projectRoot(),
     env: {
       TORCH_ELASTIC_SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_S),

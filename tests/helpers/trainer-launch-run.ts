@@ -1,11 +1,12 @@
 // Run by trainer-launch.test.ts as a worker stand-in: starts the (fake) trainer through
-// runTrainer (the interpreter: argv[2]) and says so on stdout, so the test can SIGKILL this
-// process mid-training.
+// runTrainer (the interpreter: argv[2]; argv[3], when given: orphanDeadlineS) and says so on
+// stdout, so the test can SIGKILL this process mid-training.
 import { runTrainer } from '../../activities/train/trainer-process';
 
 let said = false;
 void runTrainer(['train', '--config', 'unused.json'], {
   python: process.argv[2],
+  orphanDeadlineS: process.argv[3] ? Number(process.argv[3]) : undefined,
   onEvent: (e) => {
     if (e.event === 'step' && !said) {
       said = true;

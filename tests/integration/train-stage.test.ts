@@ -2,16 +2,17 @@
 // → evaluate (base vs the model this run trained, through the onnx backend) → report; a bad
 // trainer setting waits non-retryable and a patched retry goes on, then evaluation through a
 // server serving the export records under the trained Model; a worker killed mid-training (a
-// torchrun launch of two gloo processes) is replaced and the trainer resumes from its
-// checkpoint; abort stops the trainer with SIGTERM after a checkpoint. The tiny Qwen2-VL is
+// torchrun launch of two gloo processes) is replaced, the trainer resumes from its checkpoint
+// and no process of the killed launch outlives it; abort stops the trainer with SIGTERM after a checkpoint. The tiny Qwen2-VL is
 // random: this checks plumbing and lineage.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
-import { runCli, startServe } from '../helpers/processes';
+import { processesWithEnv, runCli, startServe, whenGone } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
+import { ORPHAN_DEADLINE_S } from '../../activities/train/trainer-process';
 import { sampleDataset, specFor, startRun, waitForProgress, waitForTrainSteps } from '../helpers/runs';
 
 const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');
@@ -167,15 +168,32 @@ test('a bad trainer setting fails non-retryably naming it; a patched retry train
   expect(await h.db.model.count({ where: { uri: serve.baseUrl.replace(/\/+$/, '') } })).toBe(0);
 }, 400_000);
 
-test('a GPU worker killed mid-training (two trainer processes under torchrun): another worker resumes from the checkpoint in the last heartbeat', async () => {
+test('a GPU worker killed mid-training (two trainer processes under torchrun): the orphaned trainer checkpoints and exits, another worker resumes with every step recorded; nothing of the killed launch outlives it', async () => {
   // two gloo processes (the distributed path on CPU), global batch 2 × 2 × 2 = 8: 60 epochs of
   // 1 step, long enough that the kill lands mid-training
   const spec = await trainRunSpec(8, 33, { epochs: 60, saveSteps: 5, onnx: false, gpus: 2 });
   const { handle, run } = await startAndTrain(spec, 5);
+  // the killed worker's launch: the guard, torchrun, its ranks and their DataLoader workers all
+  // carry the worker's pid in their environment (ADAMLLM_PARENT_PID)
+  const launch = `ADAMLLM_PARENT_PID=${gpu.pid}`;
+  expect(processesWithEnv(launch).length).toBeGreaterThanOrEqual(4);
   gpu.kill('SIGKILL');
+  const killedAt = Date.now();
   gpu = await startWorkerProcess(artifacts, 'gpu');
   const done: RunProgress = await handle.result();
   expect(done.status).toBe('succeeded');
+  // Once the retry is done, nothing of the killed launch is left (its ranks used to hang in the
+  // stop checkpoint's barrier for torchrun's 900 s shutdown timeout); at the latest, the guard
+  // SIGKILLs them ORPHAN_DEADLINE_S after the worker's death
+  const survivors = await whenGone(launch, Math.max(0, killedAt + (ORPHAN_DEADLINE_S + 5) * 1000 - Date.now()));
+  for (const p of survivors) {
+    try {
+      process.kill(p, 'SIGKILL'); // not left for the next tests
+    } catch {
+      // gone meanwhile
+    }
+  }
+  expect(survivors).toEqual([]);
   const model = await h.db.model.findFirstOrThrow({ where: { runId: done.runId, kind: 'ADAPTED' } });
   const meta = model.meta as { startStep: number; resumedFrom: string | null; steps: number };
   expect(meta.startStep).toBeGreaterThanOrEqual(5); // at least the first checkpoint (saveSteps 5)
