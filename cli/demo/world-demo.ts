@@ -43,7 +43,29 @@ export interface WorldDemoResult {
   seconds: number;
 }
 
-const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+/**
+ * The workflow id of a piece of the demo's work: named by what it does (its spec's hash), not
+ * when it started. The embedded Temporal keeps a run going across a Ctrl-C (its history is in the
+ * state folder), so the next demo's workers carry it on; a demo that then started the same work
+ * under a new id would train the same model twice at once on the same cores. Started with
+ * `USE_EXISTING`, the same id follows the run that is still going; a run that ended (failed,
+ * terminated) leaves the id free for a new one.
+ */
+export function demoWorkflowId(what: string, spec: Record<string, unknown>): string {
+  return `demo-${what}-${hashJson(spec).slice(0, 12)}`;
+}
+
+/** Starts the workflow, or follows the one of the same id still running; says which. */
+export async function startOrFollow(client: Client, workflowType: string, workflowId: string, spec: Record<string, unknown>, say: (s: string) => void, label: string) {
+  const running = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => d.status.name === 'RUNNING')
+    .catch(() => false);
+  const handle = await client.workflow.start(workflowType, { taskQueue: TASK_QUEUES.workflow, workflowId, args: [spec], workflowIdConflictPolicy: 'USE_EXISTING' });
+  say(`${label}: ${running ? 'following the run still going from before, ' : ''}${workflowType} ${workflowId}`);
+  return handle;
+}
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
 
 /** The world and its training files, built once per size (generateWorld reuses an intact folder). */
@@ -79,9 +101,8 @@ interface TrainedModel {
 /** Runs one trainModel workflow to the end, printing its steps and training steps as they land. */
 async function trainModel(client: Client, db: Db, workflowType: 'trainModel' | 'trainSynthesizer', spec: Record<string, unknown>, say: (s: string) => void, stopWhenWaiting = false): Promise<TrainedModel> {
   const t0 = Date.now();
-  const workflowId = `demo-${String(spec.role)}-${stamp()}`;
-  const handle = await client.workflow.start(workflowType, { taskQueue: TASK_QUEUES.workflow, workflowId, args: [spec] });
-  say(`${spec.name}: ${workflowType} ${workflowId}`);
+  const workflowId = demoWorkflowId(String(spec.role), spec);
+  const handle = await startOrFollow(client, workflowType, workflowId, spec, say, String(spec.name));
   let shown = -1;
   const ticker = setInterval(() => {
     void db.trainStep
@@ -159,9 +180,8 @@ async function runArm(client: Client, db: Db, arm: Arm, spec: Record<string, unk
     say(`arm ${arm.name} (${arm.label}): reusing succeeded run ${prev.workflowId}`);
     return { workflowId: prev.workflowId, runId: prev.id };
   }
-  const workflowId = `demo-${arm.name}-${stamp()}`;
-  const handle = await client.workflow.start('adaptDomain', { taskQueue: TASK_QUEUES.workflow, workflowId, args: [spec] });
-  say(`arm ${arm.name} (${arm.label}): adaptDomain ${workflowId}`);
+  const workflowId = demoWorkflowId(arm.name, spec);
+  const handle = await startOrFollow(client, 'adaptDomain', workflowId, spec, say, `arm ${arm.name} (${arm.label})`);
   const result: RunProgress = await watchRun(client, workflowId, say, 1000, { stopWhenWaiting });
   if (result.status !== 'succeeded') throw new Error(`demo: arm ${arm.name} ended ${result.status}:\n${summary(result)}`);
   say(`  arm ${arm.name}: done in ${elapsed(t0)}`);
