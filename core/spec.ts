@@ -163,7 +163,7 @@ export const ZExportSettings = z
   .object({
     retry: ZRetry.prefault({}),
     format: z.literal('llama-factory').default('llama-factory'),
-    imagePaths: z.enum(['absolute', 'relative']).default('absolute').describe('relative paths need dataset_dir = the image root'),
+    imagePaths: z.enum(['absolute', 'relative']).default('absolute').describe('relative: paths under the dataset\'s image root (the train stage passes that root to the trainer as dataset_dir; LLaMA-Factory needs the same)'),
     fileName: z.string().regex(/^[\w.-]+\.json$/).default('image_caption_and_synthetic_task.json'),
     datasetName: z.string().regex(/^[\w.-]+$/).optional().describe('dataset_info.json key; defaults to the domain'),
   })

@@ -60,11 +60,13 @@ export const exportStage: StageImplementation<'export'> = {
     const name = ctx.settings.datasetName ?? ctx.spec.domain;
     const info = datasetInfo(name, ctx.settings.fileName);
     const infoFile = await ctx.store.writeAtomic(path.join(dir, 'dataset_info.json'), (tmp) => fs.writeFile(tmp, `${JSON.stringify(info, null, 2)}\n`));
+    // a set that names its images relatively says relative to what: the train stage passes it on
+    const meta = { rows: written, format: 'llama-factory', ...(ctx.settings.imagePaths === 'relative' ? { imageRoot: dataset.imageRoot } : {}) };
     for (const [kind, f] of [['training-set', data], ['dataset-info', infoFile]] as const) {
       await ctx.db.artifact.upsert({
         where: { runId_stage_kind: { runId: ctx.runId, stage: 'export', kind } },
-        create: { runId: ctx.runId, stage: 'export', kind, uri: f.uri, sha256: f.sha256, bytes: BigInt(f.bytes), meta: { rows: written, format: 'llama-factory' } },
-        update: { uri: f.uri, sha256: f.sha256, bytes: BigInt(f.bytes), meta: { rows: written, format: 'llama-factory' } },
+        create: { runId: ctx.runId, stage: 'export', kind, uri: f.uri, sha256: f.sha256, bytes: BigInt(f.bytes), meta },
+        update: { uri: f.uri, sha256: f.sha256, bytes: BigInt(f.bytes), meta },
       });
     }
     const result = accounted('export', { in: total, out: written, filtered: 0, failed: 0 }, []);

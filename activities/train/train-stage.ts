@@ -56,7 +56,8 @@ export const trainStage: StageImplementation<'train'> = {
     const s = ctx.settings;
     const set = await trainingSet(ctx);
     const root = ctx.store.runDir(ctx.runId, 'train');
-    const paths = { trainFile: set.path, cacheDir: path.join(ctx.store.root, 'cache', 'tokenized'), onnx: exportsOnnx(ctx.spec) };
+    const datasetDir = (set.meta as { imageRoot?: string } | null)?.imageRoot;
+    const paths = { trainFile: set.path, cacheDir: path.join(ctx.store.root, 'cache', 'tokenized'), onnx: exportsOnnx(ctx.spec), datasetDir };
     const outputDir = path.join(root, trainingKey(trainerConfig(s, { ...paths, outputDir: '' }), set.sha256));
     const { done, start, data } = await runTraining({
       settings: s,

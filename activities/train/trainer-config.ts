@@ -35,16 +35,16 @@ export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolea
  * only when it is not chat (trainerConfig says why).
  */
 export const TRAINER_DEFAULTED_KEYS = [
-  // the image root of a relative-path export run by hand (LLaMA-Factory's dataset_dir); the train
-  // stage's set names images by absolute path (export imagePaths absolute, the default) and passes none
-  'dataset_dir',
   // a step event per step: the activity heartbeats and records every one
   'log_every',
   // 16 greedy tokens show an ONNX mismatch; validatePrompts is the knob the spec exposes
   'export.validate_new_tokens',
 ] as const;
 
-export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: TrainerSequence }): TrainerConfig {
+export function trainerConfig(
+  s: TTrainSettings,
+  o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: TrainerSequence; datasetDir?: string },
+): TrainerConfig {
   return {
     // synthesizer: train a visual instruction synthesizer (method.md §5.3); completion: raw text
     // prompt + completion rows (a judge); absent means chat, so the folder keys of post-training
@@ -52,6 +52,10 @@ export function trainerConfig(s: TTrainSettings, o: { trainFile: string; outputD
     ...(o.sequence && o.sequence !== 'chat' ? { sequence: o.sequence } : {}),
     base_model: path.resolve(s.baseModel),
     train_file: o.trainFile,
+    // where a set's relative image paths resolve (export imagePaths relative: the dataset's image
+    // root; LLaMA-Factory's dataset_dir). Absent for absolute paths, the default, so those
+    // training folders keep their keys.
+    ...(o.datasetDir ? { dataset_dir: o.datasetDir } : {}),
     output_dir: o.outputDir,
     cache_dir: o.cacheDir,
     finetuning: s.finetuning,

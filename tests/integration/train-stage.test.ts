@@ -124,6 +124,8 @@ test('train then evaluate the trained model against its base: loss curve, lineag
 
 test('a bad trainer setting fails non-retryably naming it; a patched retry trains without redoing export; evaluation through a server serving the export is the trained model\'s', async () => {
   const spec = await trainRunSpec(4, 32, { maxLength: 16, onnx: true });
+  // its set names images relative to the image root: the trainer must be told that root
+  (spec.stages as Record<string, unknown>).export = { imagePaths: 'relative' };
   // the adapted model behind an OpenAI-compatible server that is not up yet: evaluate waits for it
   spec.pipeline = [...(spec.pipeline as string[]), 'evaluate'];
   const served = (baseUrl: string) => [{ kind: 'adapted', model: { backend: 'trained', baseUrl, maxRetries: 0 } }];
@@ -143,6 +145,9 @@ test('a bad trainer setting fails non-retryably naming it; a patched retry train
   await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((s) => s.name === 'evaluate' && s.status === 'failed_waiting'), 240_000);
   const exp = await h.db.stage.findFirstOrThrow({ where: { runId: waiting.runId, name: 'export' } });
   expect(exp.attempts).toBe(1);
+  const set = await h.db.artifact.findFirstOrThrow({ where: { runId: waiting.runId, stage: 'export', kind: 'training-set' } });
+  const rows = JSON.parse(fs.readFileSync(set.uri.replace(/^file:\/\//, ''), 'utf8')) as { images: string[] }[];
+  expect(rows.flatMap((r) => r.images).every((p) => !path.isAbsolute(p))).toBe(true);
 
   // the operator serves the export (vLLM would serve …/hf; adamllm serve runs the ONNX twin) and points evaluate at it
   const model = await h.db.model.findFirstOrThrow({ where: { runId: waiting.runId, kind: 'ADAPTED' } });

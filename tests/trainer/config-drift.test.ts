@@ -56,8 +56,8 @@ beforeAll(async () => {
 }, 60_000);
 
 test('the train stage writes exactly the trainer\'s settings, less the ones it leaves to the trainer', () => {
-  // every optional key written: sequence appears only when it is not chat
-  const written = [...flatten(trainerConfig(ZTrainSettings.parse({}), { ...paths, onnx: true, sequence: 'synthesizer' })).keys()];
+  // every optional key written: sequence appears only when it is not chat, dataset_dir only for relative image paths
+  const written = [...flatten(trainerConfig(ZTrainSettings.parse({}), { ...paths, onnx: true, sequence: 'synthesizer', datasetDir: '/images' })).keys()];
   const known = [...trainer.keys()];
   const defaulted: readonly string[] = TRAINER_DEFAULTED_KEYS;
   expect({
