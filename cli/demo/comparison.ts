@@ -23,6 +23,8 @@ export interface ComparisonRow {
   runId: string;
   model: { id: string; name: string; revision: string };
   trainingSet?: { id: string; uri: string; sha256: string; rows: number; withTask: number };
+  /** what the run's synthesizer wrote (arms that synthesize): its parsed tasks' questions */
+  tasks?: TaskAudit;
   scores: (number | null)[];
   /** the main metric: the mean of the three scores (the paper's tables average a domain's tasks) */
   average: number | null;
@@ -31,6 +33,24 @@ export interface ComparisonRow {
 function mean(xs: (number | null)[]): number | null {
   const known = xs.filter((x): x is number => x !== null);
   return known.length === xs.length && xs.length > 0 ? known.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+/**
+ * How varied a run's synthesized tasks are: parsed tasks, distinct questions, and the most
+ * frequent question with its count. A synthesizer that writes one question for every image
+ * (the world's trained one does, README) shows here, without reading the training set.
+ */
+export interface TaskAudit {
+  parsed: number;
+  distinct: number;
+  top?: { question: string; count: number };
+}
+
+async function taskAudit(db: Db, runId: string): Promise<TaskAudit | undefined> {
+  const groups = await db.synthTask.groupBy({ by: ['question'], where: { runId, status: 'OK', question: { not: null } }, _count: { _all: true } });
+  if (groups.length === 0) return undefined;
+  const counted = groups.map((g) => ({ question: g.question!, count: g._count._all })).sort((a, b) => b.count - a.count || a.question.localeCompare(b.question));
+  return { parsed: counted.reduce((n, g) => n + g.count, 0), distinct: counted.length, top: counted[0] };
 }
 
 async function scoresOf(db: Db, runId: string, modelId: string): Promise<(number | null)[]> {
@@ -54,6 +74,7 @@ export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflow
     const compose = await db.stage.findUnique({ where: { runId_name: { runId: a.runId, name: 'compose' } } });
     const outputs = (compose?.outputs ?? {}) as { withSyntheticTask?: number };
     const scores = await scoresOf(db, a.runId, adapted.id);
+    const tasks = await taskAudit(db, a.runId);
     rows.push({
       arm: a.arm.name,
       label: a.arm.label,
@@ -61,6 +82,7 @@ export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflow
       runId: a.runId,
       model: adapted,
       trainingSet: set ? { id: set.id, uri: set.uri, sha256: set.sha256, rows: Number((set.meta as { rows?: number } | null)?.rows ?? 0), withTask: outputs.withSyntheticTask ?? 0 } : undefined,
+      ...(tasks ? { tasks } : {}),
       scores,
       average: mean(scores),
     });
@@ -89,6 +111,15 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string)
   for (const r of rows) {
     const set = r.trainingSet ? `; training set artifact \`${r.trainingSet.id}\` (\`${r.trainingSet.uri}\`, sha256 ${r.trainingSet.sha256.slice(0, 12)})` : '';
     md.push(`- ${r.label}: run \`${r.workflowId}\` (${r.runId}); model \`${r.model.name}\` \`${r.model.id}\` (${r.model.revision.slice(0, 24)})${set}`);
+  }
+  const audited = rows.filter((r) => r.tasks);
+  if (audited.length > 0) {
+    md.push('', 'What each synthesizer wrote (its parsed tasks, before the filter):', '');
+    for (const r of audited) {
+      const t = r.tasks!;
+      const top = t.top ? `; the most frequent (${((100 * t.top.count) / t.parsed).toFixed(0)} %): "${t.top.question.replace(/\s+/g, ' ')}"` : '';
+      md.push(`- ${r.label}: ${t.parsed} tasks, ${t.distinct} distinct questions${top}`);
+    }
   }
   md.push('', '![comparison](comparison.png)', '');
   return md.join('\n');

@@ -66,6 +66,7 @@ export async function startOrFollow(client: Client, workflowType: string, workfl
   say(`${label}: ${running ? 'following the run still going from before, ' : ''}${workflowType} ${workflowId}`);
   return handle;
 }
+
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
 
 /** The world and its training files, built once per size (generateWorld reuses an intact folder). */

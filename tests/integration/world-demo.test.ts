@@ -48,6 +48,13 @@ test('the demo on a reduced world: the arms run, every number traces back to its
   // captions only has no synthetic task; the rules arm's set has some
   expect(by.captions.trainingSet!.withTask).toBe(0);
   expect(by.rules.trainingSet!.withTask).toBeGreaterThan(0);
+  // the synthesizer audit: the rules arm's parsed tasks, read back from its SynthTask rows
+  const parsed = await h.db.synthTask.count({ where: { runId: by.rules.runId, status: 'OK' } });
+  expect(by.rules.tasks).toMatchObject({ parsed, distinct: expect.any(Number), top: { question: expect.any(String), count: expect.any(Number) } });
+  expect(by.rules.tasks!.distinct).toBeGreaterThan(1);
+  expect(by.rules.tasks!.distinct).toBeLessThanOrEqual(parsed);
+  expect(by.captions.tasks).toBeUndefined();
+  expect(fs.readFileSync(first.files!.markdown, 'utf8')).toContain(`- rule-based synthesizer: ${parsed} tasks, ${by.rules.tasks!.distinct} distinct questions`);
   // the ceiling trains on every pair and its two gold tasks (same image: ingest keeps them all)
   expect(by.ceiling.trainingSet).toMatchObject({ rows: 3 * DEMO_SIZES.test.domainImages, withTask: 0 });
   // the base model was trained by a trainModel run from an init-model base, with its lineage
