@@ -43,8 +43,12 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
     expect(typeof v.raw).toBe('string');
     expect(v.kept).toBe(v.label === 'YES');
   }
-  const entries = await h.db.cacheEntry.count({ where: { promptFormat: 'adamllm-judge-v1' } });
+  // entries of this judge only (the cache is shared by runs; its key is the backend and the prompt)
+  const mine = { promptFormat: 'adamllm-judge-v1', backend: verdicts[0].judge };
+  const entries = await h.db.cacheEntry.count({ where: mine });
+  // one per distinct prompt: tasks with the same triplet share one
   expect(entries).toBeGreaterThanOrEqual(1);
+  expect(entries).toBeLessThanOrEqual(10);
   // The cost ledger: tokens read and written, model time spent; at most 2 new tokens a verdict.
   const cost = filter.outputs as Record<string, number>;
   expect(cost.promptTokens).toBeGreaterThan(10 * 100);
@@ -55,8 +59,8 @@ test('model judge: one verdict per task from the model, accounted, and cached ac
   // Same data again: every judgement comes from the cache (no new entries, hits recorded), same texts.
   const second: RunProgress = await (await startRun(h.client, spec)).result();
   expect(second.status).toBe('succeeded');
-  expect(await h.db.cacheEntry.count({ where: { promptFormat: 'adamllm-judge-v1' } })).toBe(entries);
-  const hits = await h.db.cacheEntry.aggregate({ where: { promptFormat: 'adamllm-judge-v1' }, _sum: { hits: true } });
+  expect(await h.db.cacheEntry.count({ where: mine })).toBe(entries);
+  const hits = await h.db.cacheEntry.aggregate({ where: mine, _sum: { hits: true } });
   expect(hits._sum.hits).toBeGreaterThanOrEqual(10);
   const again = await h.db.verdict.findMany({ where: { task: { runId: second.runId } }, orderBy: { task: { synId: 'asc' } } });
   expect(again.map((v) => v.raw)).toEqual(verdicts.map((v) => v.raw));
