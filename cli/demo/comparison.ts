@@ -118,7 +118,7 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string)
     for (const r of audited) {
       const t = r.tasks!;
       const top = t.top ? `; the most frequent (${((100 * t.top.count) / t.parsed).toFixed(0)} %): "${t.top.question.replace(/\s+/g, ' ')}"` : '';
-      md.push(`- ${r.label}: ${t.parsed} tasks, ${t.distinct} distinct questions${top}`);
+      md.push(`- ${r.label}: ${t.parsed} tasks, ${t.distinct} distinct question${t.distinct === 1 ? '' : 's'}${top}`);
     }
   }
   md.push('', '![comparison](comparison.png)', '');

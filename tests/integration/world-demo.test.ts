@@ -54,7 +54,7 @@ test('the demo on a reduced world: the arms run, every number traces back to its
   expect(by.rules.tasks!.distinct).toBeGreaterThan(1);
   expect(by.rules.tasks!.distinct).toBeLessThanOrEqual(parsed);
   expect(by.captions.tasks).toBeUndefined();
-  expect(fs.readFileSync(first.files!.markdown, 'utf8')).toContain(`- rule-based synthesizer: ${parsed} tasks, ${by.rules.tasks!.distinct} distinct questions`);
+  expect(fs.readFileSync(first.files!.markdown, 'utf8')).toContain(`- rule-based synthesizer: ${parsed} tasks, ${by.rules.tasks!.distinct} distinct question`);
   // the ceiling trains on every pair and its two gold tasks (same image: ingest keeps them all)
   expect(by.ceiling.trainingSet).toMatchObject({ rows: 3 * DEMO_SIZES.test.domainImages, withTask: 0 });
   // the base model was trained by a trainModel run from an init-model base, with its lineage
