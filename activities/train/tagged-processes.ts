@@ -27,13 +27,18 @@ function readProc(pid: number): { ppid: number; environ: Buffer } | null {
 
 /** Live processes whose environment has the tag. */
 export function taggedProcesses(tag: string): Proc[] {
+  return processesWithEnv(`${TAG_VAR}=${tag}`);
+}
+
+/** Live processes (this one aside) whose environment holds `NAME=value` exactly; zombies, whose environment reads empty, are not among them. */
+export function processesWithEnv(entry: string): Proc[] {
   let entries: string[];
   try {
     entries = fs.readdirSync('/proc');
   } catch {
     return [];
   }
-  const needle = Buffer.from(`${TAG_VAR}=${tag}\0`);
+  const needle = Buffer.from(`${entry}\0`);
   const out: Proc[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;

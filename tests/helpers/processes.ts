@@ -1,9 +1,9 @@
 // Project programs run as subprocesses by the tests: TypeScript entry points through tsx, the
 // CLI, and `adamllm serve` on a free port.
 import { execFile, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { processesWithEnv } from '../../activities/train/tagged-processes';
 import { freePort } from '../../cli/stack/temporal-server';
 
 const exec = promisify(execFile);
@@ -30,26 +30,15 @@ export async function startServe(modelDir: string): Promise<{ port: number; base
   return { port, baseUrl: `http://127.0.0.1:${port}/v1`, stop: () => child.kill('SIGKILL') };
 }
 
-/**
- * Live processes whose environment holds `NAME=value` (Linux /proc; zombies, whose environment
- * reads empty, are not counted): the processes of one trainer launch, whatever became of their parents.
- */
-export function processesWithEnv(entry: string): number[] {
-  const needle = Buffer.from(`\0${entry}\0`);
-  return fs.readdirSync('/proc').flatMap((e) => {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) return [];
-    try {
-      return Buffer.concat([Buffer.from('\0'), fs.readFileSync(`/proc/${e}/environ`)]).includes(needle) ? [Number(e)] : [];
-    } catch {
-      return []; // gone
-    }
-  });
+/** The pids of live processes whose environment holds `NAME=value`: the processes of one trainer launch, whatever became of their parents. */
+export function pidsWithEnv(entry: string): number[] {
+  return processesWithEnv(entry).map((p) => p.pid);
 }
 
 /** Polls until no process has `entry` in its environment; returns those still there after `ms`. */
 export async function whenGone(entry: string, ms: number): Promise<number[]> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
-    if (processesWithEnv(entry).length === 0) return [];
+    if (pidsWithEnv(entry).length === 0) return [];
   }
-  return processesWithEnv(entry);
+  return pidsWithEnv(entry);
 }

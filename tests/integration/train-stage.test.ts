@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
-import { processesWithEnv, runCli, startServe, whenGone } from '../helpers/processes';
+import { pidsWithEnv, runCli, startServe, whenGone } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 import { ORPHAN_DEADLINE_S } from '../../activities/train/trainer-process';
 import { sampleDataset, specFor, startRun, waitForProgress, waitForTrainSteps } from '../helpers/runs';
@@ -181,7 +181,7 @@ test('a GPU worker killed mid-training (two trainer processes under torchrun): t
   // the killed worker's launch: the guard, torchrun, its ranks and their DataLoader workers all
   // carry the worker's pid in their environment (ADAMLLM_PARENT_PID)
   const launch = `ADAMLLM_PARENT_PID=${gpu.pid}`;
-  expect(processesWithEnv(launch).length).toBeGreaterThanOrEqual(4);
+  expect(pidsWithEnv(launch).length).toBeGreaterThanOrEqual(4);
   gpu.kill('SIGKILL');
   const killedAt = Date.now();
   gpu = await startWorkerProcess(artifacts, 'gpu');

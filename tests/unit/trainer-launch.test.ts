@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runTrainer, trainerArgv } from '../../activities/train/trainer-process';
-import { processesWithEnv, whenGone } from '../helpers/processes';
+import { pidsWithEnv, whenGone } from '../helpers/processes';
 
 const fake = path.join(__dirname, '..', 'fixtures', 'trainer', 'fake-trainer.py');
 const saved = { ...process.env };
@@ -90,7 +90,6 @@ test('the worker dies by SIGKILL: the guard stops the trainer with SIGTERM', asy
   expect(fs.readFileSync(mark, 'utf8')).toBe('terminated');
 }, 30_000);
 
-
 test('the worker dies by SIGKILL and the trainer ignores SIGTERM: every process of the launch is SIGKILLed after orphanDeadlineS', async () => {
   // a launcher and a rank in a session of its own that both ignore SIGTERM (ranks waiting in a
   // collective for a peer that left), found by an entry of their environment
@@ -104,15 +103,15 @@ test('the worker dies by SIGKILL and the trainer ignores SIGTERM: every process 
       worker.stdout!.on('data', (d: Buffer) => d.toString().includes('training') && resolve());
       worker.once('exit', (c) => reject(new Error(`exited early with ${c}`)));
     });
-    const launch = processesWithEnv(`FAKE_TRAINER_MARK=${mark}`).filter((p) => p !== worker.pid);
+    const launch = pidsWithEnv(`FAKE_TRAINER_MARK=${mark}`).filter((p) => p !== worker.pid);
     expect(launch.length).toBeGreaterThanOrEqual(3); // the guard, the launcher, its rank
     worker.kill('SIGKILL');
     const killedAt = Date.now();
     await new Promise((r) => setTimeout(r, 1000));
-    expect(processesWithEnv(`FAKE_TRAINER_MARK=${mark}`).length).toBeGreaterThan(0); // SIGTERM did not stop them
+    expect(pidsWithEnv(`FAKE_TRAINER_MARK=${mark}`).length).toBeGreaterThan(0); // SIGTERM did not stop them
     expect(await whenGone(`FAKE_TRAINER_MARK=${mark}`, 8000)).toEqual([]);
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(2000); // not before the deadline
   } finally {
-    for (const p of processesWithEnv(`FAKE_TRAINER_MARK=${mark}`)) process.kill(p, 'SIGKILL');
+    for (const p of pidsWithEnv(`FAKE_TRAINER_MARK=${mark}`)) process.kill(p, 'SIGKILL');
   }
 }, 30_000);
