@@ -1,0 +1,148 @@
+"""Does a trained synthesizer take a thing's name from the caption? (issue #11's open question)
+
+    .venv-models/bin/python bench/synthesizer_copy.py --model HF_DIR --world WORLD_DIR [--items 40]
+
+HF_DIR is a synthesizer's exported Hugging Face folder (the demo's trainSynthesizer run: `runs
+show` gives its artifacts; under the state folder, artifacts/train-model/<hash>/hf). WORLD_DIR is
+the world folder (the one holding world.json).
+
+For each of N domain slides and N general seed scenes, it renders the synthesizer's prompt
+(method.md §5.1: system turn, image, caption turn, open user header), appends the start of a
+counting question ("Answer with a precise response.\\nHow many") and reads the distribution of
+the next token over the nouns the world counts things by: every word that follows a number
+word in that split's captions ("two lymphocytes"), less the catch-alls (cells, shapes, things).
+It compares the probability per noun of the nouns this caption names with that of the nouns it
+does not. A synthesizer that reads the caption puts far more on the first (ratio >> 1); one
+that has learnt only the question grammar puts about the same on both (ratio ~ 1), and then it
+cannot write a question about a new domain's things. It also prints the greedy output of the
+first few items.
+
+One JSON line per split, then the greedy samples. Only the first token of each noun is scored,
+and nouns whose first token another noun shares are left out (said in the output).
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+from transformers import AutoTokenizer, Qwen2VLForConditionalGeneration
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+CATCH_ALLS = {"cell", "cells", "shape", "shapes", "thing", "things"}
+PROBE = "Answer with a precise response.\nHow many"
+
+
+def synthesizer_prompt(tok, npad: int, caption: str, tail: str = "") -> str:
+    """The project's Qwen2-VL synthesizer prompt (method.md §5.1), then `tail`."""
+    return ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|>"
+            + "<|image_pad|>" * npad + "<|vision_end|>\nDescribe the image.<|im_end|>\n<|im_start|>assistant\n"
+            + caption + "<|im_end|>\n<|im_start|>user\n" + tail)
+
+
+def counted_nouns(captions: list) -> dict:
+    """noun -> its plural, from "<number word> <noun>" in the captions (catch-alls left out)."""
+    plurals, singulars = set(), set()
+    for c in captions:
+        for num, word in re.findall(r"\b(" + "|".join(NUMBER_WORDS) + r") ([a-z]+)\b", c.lower()):
+            (singulars if num == "one" else plurals).add(word)
+    nouns = {}
+    for p in plurals:
+        stem = p[:-2] if p.endswith("es") and p[:-2] in singulars else p[:-1] if p.endswith("s") else p
+        if stem not in CATCH_ALLS and p not in CATCH_ALLS:
+            nouns[stem] = p
+    return nouns
+
+
+class Probe:
+    def __init__(self, model_dir: Path, side: int):
+        self.tok = AutoTokenizer.from_pretrained(model_dir)
+        self.model = Qwen2VLForConditionalGeneration.from_pretrained(model_dir).eval()
+        self.proc = Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=side * side)
+        self.pad = self.tok.convert_tokens_to_ids("<|image_pad|>")
+
+    def batch(self, image: Path, caption: str, tail: str = "") -> dict:
+        pv = self.proc(images=[Image.open(image).convert("RGB")], return_tensors="pt")
+        ids = self.tok(synthesizer_prompt(self.tok, int(pv["image_grid_thw"].prod()) // 4, caption, tail), return_tensors="pt")
+        return dict(input_ids=ids["input_ids"], attention_mask=ids["attention_mask"],
+                    mm_token_type_ids=(ids["input_ids"] == self.pad).long(),
+                    pixel_values=pv["pixel_values"], image_grid_thw=pv["image_grid_thw"])
+
+    @torch.no_grad()
+    def next_token(self, image: Path, caption: str) -> torch.Tensor:
+        return self.model(**self.batch(image, caption, PROBE)).logits[0, -1].softmax(-1)
+
+    @torch.no_grad()
+    def greedy(self, image: Path, caption: str, tokens: int = 40) -> str:
+        b = self.batch(image, caption)
+        out = self.model.generate(**b, max_new_tokens=tokens, do_sample=False)
+        return self.tok.decode(out[0, b["input_ids"].shape[1]:])
+
+
+def first_tokens(tok, nouns: dict) -> tuple:
+    """plural -> its first token id, leaving out nouns whose first token another noun shares."""
+    ids = {p: tok.encode(" " + p, add_special_tokens=False)[0] for p in nouns.values()}
+    counts = {}
+    for i in ids.values():
+        counts[i] = counts.get(i, 0) + 1
+    shared = sorted(p for p, i in ids.items() if counts[i] > 1)
+    return {p: i for p, i in ids.items() if counts[i] == 1}, shared
+
+
+def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
+    """items: (image path, caption). Mass per noun on named vs unnamed nouns, and greedy samples."""
+    nouns = counted_nouns([c for _, c in items])
+    ids, shared = first_tokens(probe.tok, nouns)
+    named_pn, unnamed_pn, catch_all, samples = [], [], [], []
+    catch_ids = [probe.tok.encode(" " + w, add_special_tokens=False)[0] for w in ("cells", "shapes", "things")]
+    for k, (image, caption) in enumerate(items):
+        words = set(re.findall(r"[a-z]+", caption.lower()))
+        named = [p for s, p in nouns.items() if p in ids and (s in words or p in words)]
+        unnamed = [p for p in ids if p not in named]
+        dist = probe.next_token(image, caption)
+        if named:
+            named_pn.append(float(sum(dist[ids[p]] for p in named)) / len(named))
+        if unnamed:
+            unnamed_pn.append(float(sum(dist[ids[p]] for p in unnamed)) / len(unnamed))
+        catch_all.append(float(sum(dist[i] for i in set(catch_ids))))
+        if k < greedy:
+            samples.append({"caption": caption[:120], "greedy": probe.greedy(image, caption)})
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
+    named_m, unnamed_m = mean(named_pn), mean(unnamed_pn)
+    return {"split": split, "items": len(items), "nouns": len(ids), "shared_first_token": shared,
+            "p_per_named_noun": round(named_m, 4), "p_per_unnamed_noun": round(unnamed_m, 4),
+            "ratio": round(named_m / unnamed_m, 2) if unnamed_m > 0 else None,
+            "p_catch_all": round(mean(catch_all), 4), "samples": samples}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, type=Path, help="the synthesizer's HF folder")
+    ap.add_argument("--world", required=True, type=Path, help="the world folder (holds world.json)")
+    ap.add_argument("--items", type=int, default=40, help="items per split (default 40)")
+    ap.add_argument("--greedy", type=int, default=3, help="items per split to decode greedily (default 3)")
+    a = ap.parse_args(argv)
+    manifest = json.loads((a.world / "world.json").read_text())
+    entries, side = manifest["entries"], manifest["params"]["side"]
+    seed_file = a.world / entries["generalSeed"]
+    seed = json.loads(seed_file.read_text())
+    pairs_file = a.world / entries["domainPairs"]
+    pairs = json.loads(pairs_file.read_text())
+    torch.manual_seed(0)
+    probe = Probe(a.model, side)
+    splits = {
+        # the seed's last rows: the synthesizer's dev part is drawn from everywhere, so these may have been trained on
+        "general": [(seed_file.parent / r["image"], r["caption"]) for r in seed[-a.items:]],
+        "domain": [(pairs_file.parent / p["images"][0], next(m["content"] for m in p["messages"] if m["role"] == "assistant")) for p in pairs[:a.items]],
+    }
+    for name, items in splits.items():
+        print(json.dumps(split_report(probe, name, items, a.greedy)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""bench/synthesizer_copy.py: the nouns it scores, and one whole run on the tiny Qwen2-VL over a
+hand-made world folder (the probe must read a world and a model folder as the demo writes them)."""
+
+import importlib.util
+import json
+import shutil
+
+from conftest import IMAGE, ROOT
+
+spec = importlib.util.spec_from_file_location("synthesizer_copy", ROOT / "bench" / "synthesizer_copy.py")
+sc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sc)
+
+
+def test_counted_nouns_takes_plurals_after_number_words_and_leaves_out_catch_alls():
+    nouns = sc.counted_nouns([
+        "The cells are two lymphocytes and one macrophage. Five cells in all.",
+        "One lymphocyte and three macrophages.",
+        "two crosses and one cross; three shapes",
+    ])
+    assert nouns == {"lymphocyte": "lymphocytes", "macrophage": "macrophages", "cross": "crosses"}
+
+
+def test_first_tokens_leaves_out_nouns_that_share_a_first_token(tiny_vl):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_vl)
+    nouns = {"square": "squares", "circle": "circles", "dog": "dogs"}
+    ids, shared = sc.first_tokens(tok, nouns)
+    firsts = [tok.encode(" " + p, add_special_tokens=False)[0] for p in nouns.values()]
+    for p, first in zip(nouns.values(), firsts):
+        assert (p in ids) == (firsts.count(first) == 1)
+        assert (p in shared) == (firsts.count(first) > 1)
+
+
+def test_a_run_over_a_world_folder_reports_each_split(tmp_path, tiny_vl, capsys):
+    world = tmp_path / "world"
+    (world / "general" / "images").mkdir(parents=True)
+    (world / "domain" / "images").mkdir(parents=True)
+    shutil.copy(IMAGE, world / "general" / "images" / "g.png")
+    shutil.copy(IMAGE, world / "domain" / "images" / "d.png")
+    seed = [{"image": "images/g.png", "caption": c, "tasks": []} for c in ("We can see two lanterns and three pebbles.", "There are four kettles.")]
+    pairs = [{"images": ["images/d.png"], "messages": [{"role": "user", "content": "<image>Describe the slide."}, {"role": "assistant", "content": c}]}
+             for c in ("The cells are two lymphocytes.", "They comprise three neutrophils and two lymphocytes.")]
+    (world / "general" / "seed.json").write_text(json.dumps(seed))
+    (world / "domain" / "pairs.json").write_text(json.dumps(pairs))
+    (world / "world.json").write_text(json.dumps({"params": {"side": 56}, "entries": {"generalSeed": "general/seed.json", "domainPairs": "domain/pairs.json"}}))
+
+    assert sc.main(["--model", str(tiny_vl), "--world", str(world), "--items", "2", "--greedy", "1"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [x["split"] for x in lines] == ["general", "domain"]
+    general, domain = lines
+    assert general["items"] == 2 and domain["items"] == 2
+    assert general["nouns"] + len(general["shared_first_token"]) == 3  # lanterns, pebbles, kettles
+    assert domain["nouns"] + len(domain["shared_first_token"]) == 2  # lymphocytes, neutrophils
+    for x in lines:
+        assert 0 <= x["p_per_named_noun"] <= 1 and 0 <= x["p_catch_all"] <= 1
+        assert len(x["samples"]) == 1 and isinstance(x["samples"][0]["greedy"], str)
