@@ -32,16 +32,22 @@ from PIL import Image
 from transformers import AutoTokenizer, Qwen2VLForConditionalGeneration
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
+
+from adamllm_trainer.data import segments  # noqa: E402
+
 NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CATCH_ALLS = {"cell", "cells", "shape", "shapes", "thing", "things"}
 PROBE = "Answer with a precise response.\nHow many"
 
 
-def synthesizer_prompt(tok, npad: int, caption: str, tail: str = "") -> str:
-    """The project's Qwen2-VL synthesizer prompt (method.md §5.1), then `tail`."""
-    return ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|>"
-            + "<|image_pad|>" * npad + "<|vision_end|>\nDescribe the image.<|im_end|>\n<|im_start|>assistant\n"
-            + caption + "<|im_end|>\n<|im_start|>user\n" + tail)
+def synthesizer_prompt(npad: int, caption: str, tail: str = "") -> str:
+    """The synthesizer's prompt (method.md §5.1), then `tail`: the context part of the trainer's
+    own synthesizer sequence (system, image + caption hint, caption) and the open user header."""
+    context = segments([{"role": "user", "content": "<image>\nDescribe the image."}, {"role": "assistant", "content": caption}], "synthesizer")
+    text = "".join(t for t, labelled in context if not labelled)
+    slot = "<|vision_start|>" + "<|image_pad|>" * npad + "<|vision_end|>"
+    return text.replace("<image>", slot, 1) + "<|im_start|>user\n" + tail
 
 
 def counted_nouns(captions: list) -> dict:
@@ -67,7 +73,7 @@ class Probe:
 
     def batch(self, image: Path, caption: str, tail: str = "") -> dict:
         pv = self.proc(images=[Image.open(image).convert("RGB")], return_tensors="pt")
-        ids = self.tok(synthesizer_prompt(self.tok, int(pv["image_grid_thw"].prod()) // 4, caption, tail), return_tensors="pt")
+        ids = self.tok(synthesizer_prompt(int(pv["image_grid_thw"].prod()) // 4, caption, tail), return_tensors="pt")
         return dict(input_ids=ids["input_ids"], attention_mask=ids["attention_mask"],
                     mm_token_type_ids=(ids["input_ids"] == self.pad).long(),
                     pixel_values=pv["pixel_values"], image_grid_thw=pv["image_grid_thw"])

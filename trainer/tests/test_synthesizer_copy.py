@@ -56,3 +56,11 @@ def test_a_run_over_a_world_folder_reports_each_split(tmp_path, tiny_vl, capsys)
     for x in lines:
         assert 0 <= x["p_per_named_noun"] <= 1 and 0 <= x["p_catch_all"] <= 1
         assert len(x["samples"]) == 1 and isinstance(x["samples"][0]["greedy"], str)
+
+
+def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl():
+    # method.md §5.1's layout, the image slot expanded, then the open user header and the probe
+    want = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|>"
+            + "<|image_pad|>" * 4 + "<|vision_end|>\nDescribe the image.<|im_end|>\n<|im_start|>assistant\n"
+            + "A cap.<|im_end|>\n<|im_start|>user\nHow many")
+    assert sc.synthesizer_prompt(4, "A cap.", "How many") == want
