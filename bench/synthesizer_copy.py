@@ -132,6 +132,10 @@ def main(argv=None) -> int:
     ap.add_argument("--items", type=int, default=40, help="items per split (default 40)")
     ap.add_argument("--greedy", type=int, default=3, help="items per split to decode greedily (default 3)")
     a = ap.parse_args(argv)
+    if not (a.world / "world.json").is_file():
+        ap.error(f"--world {a.world}: no world.json there (pass the world folder, e.g. <state>/demo/world-full/world)")
+    if not (a.model / "config.json").is_file():
+        ap.error(f"--model {a.model}: no config.json there (pass a synthesizer's HF folder, e.g. <state>/artifacts/train-model/<hash>/hf)")
     manifest = json.loads((a.world / "world.json").read_text())
     entries, side = manifest["entries"], manifest["params"]["side"]
     seed_file = a.world / entries["generalSeed"]

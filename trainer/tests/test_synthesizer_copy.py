@@ -64,3 +64,15 @@ def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl():
             + "<|image_pad|>" * 4 + "<|vision_end|>\nDescribe the image.<|im_end|>\n<|im_start|>assistant\n"
             + "A cap.<|im_end|>\n<|im_start|>user\nHow many")
     assert sc.synthesizer_prompt(4, "A cap.", "How many") == want
+
+
+def test_a_folder_that_is_not_a_world_or_a_model_is_named_in_the_error(tmp_path, tiny_vl, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as e:
+        sc.main(["--model", str(tiny_vl), "--world", str(tmp_path)])
+    assert e.value.code == 2 and "no world.json" in capsys.readouterr().err
+    (tmp_path / "world.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        sc.main(["--model", str(tmp_path), "--world", str(tmp_path)])
+    assert "no config.json" in capsys.readouterr().err
