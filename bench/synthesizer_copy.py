@@ -25,29 +25,22 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import torch
-from PIL import Image
-from transformers import AutoTokenizer, Qwen2VLForConditionalGeneration
-from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+from transformers import Qwen2VLForConditionalGeneration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
 
-from adamllm_trainer.data import segments  # noqa: E402
+from adamllm_trainer.config import TrainConfig  # noqa: E402
+from adamllm_trainer.data import IGNORE, Encoder  # noqa: E402
 
 NUMBER_WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CATCH_ALLS = {"cell", "cells", "shape", "shapes", "thing", "things"}
 PROBE = "Answer with a precise response.\nHow many"
-
-
-def synthesizer_prompt(npad: int, caption: str, tail: str = "") -> str:
-    """The synthesizer's prompt (method.md §5.1), then `tail`: the context part of the trainer's
-    own synthesizer sequence (system, image + caption hint, caption) and the open user header."""
-    context = segments([{"role": "user", "content": "<image>\nDescribe the image."}, {"role": "assistant", "content": caption}], "synthesizer")
-    text = "".join(t for t, labelled in context if not labelled)
-    slot = "<|vision_start|>" + "<|image_pad|>" * npad + "<|vision_end|>"
-    return text.replace("<image>", slot, 1) + "<|im_start|>user\n" + tail
+USER_OPEN = "<|im_start|>user\n"
 
 
 def counted_nouns(captions: list) -> dict:
@@ -66,17 +59,25 @@ def counted_nouns(captions: list) -> dict:
 
 class Probe:
     def __init__(self, model_dir: Path, side: int):
-        self.tok = AutoTokenizer.from_pretrained(model_dir)
+        # the trainer's own encoder, as the demo trains its synthesizer: images of side x side
+        cfg = TrainConfig(base_model=str(model_dir), train_file="", output_dir="", sequence="synthesizer",
+                          image_min_pixels=28 * 28, image_max_pixels=side * side)
+        self.enc = Encoder(cfg)
+        self.tok = self.enc.tok
         self.model = Qwen2VLForConditionalGeneration.from_pretrained(model_dir).eval()
-        self.proc = Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=side * side)
-        self.pad = self.tok.convert_tokens_to_ids("<|image_pad|>")
 
     def batch(self, image: Path, caption: str, tail: str = "") -> dict:
-        pv = self.proc(images=[Image.open(image).convert("RGB")], return_tensors="pt")
-        ids = self.tok(synthesizer_prompt(int(pv["image_grid_thw"].prod()) // 4, caption, tail), return_tensors="pt")
-        return dict(input_ids=ids["input_ids"], attention_mask=ids["attention_mask"],
-                    mm_token_type_ids=(ids["input_ids"] == self.pad).long(),
-                    pixel_values=pv["pixel_values"], image_grid_thw=pv["image_grid_thw"])
+        """The synthesize stage's prompt (method.md §5.1), then `tail`: a synthesizer row's context
+        as the trainer encodes it (system, image + caption hint, caption: its unlabelled part), and
+        the open user header."""
+        row = {"messages": [{"role": "user", "content": "<image>\nDescribe the image."}, {"role": "assistant", "content": caption}], "images": [str(image)]}
+        ex, _ = self.enc.encode(row, with_pixels=True)
+        context = ex["input_ids"][ex["labels"] == IGNORE]
+        more = self.tok(USER_OPEN + tail, add_special_tokens=False)["input_ids"]
+        ids = torch.from_numpy(np.concatenate([context, np.asarray(more, np.int32)])).long()[None]
+        return dict(input_ids=ids, attention_mask=torch.ones_like(ids),
+                    mm_token_type_ids=(ids == self.model.config.image_token_id).long(),
+                    pixel_values=ex["pixel_values"], image_grid_thw=ex["image_grid_thw"])
 
     @torch.no_grad()
     def next_token(self, image: Path, caption: str) -> torch.Tensor:
@@ -92,9 +93,7 @@ class Probe:
 def first_tokens(tok, nouns: dict) -> tuple:
     """plural -> its first token id, leaving out nouns whose first token another noun shares."""
     ids = {p: tok.encode(" " + p, add_special_tokens=False)[0] for p in nouns.values()}
-    counts = {}
-    for i in ids.values():
-        counts[i] = counts.get(i, 0) + 1
+    counts = Counter(ids.values())
     shared = sorted(p for p, i in ids.items() if counts[i] > 1)
     return {p: i for p, i in ids.items() if counts[i] == 1}, shared
 
@@ -104,7 +103,7 @@ def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
     nouns = counted_nouns([c for _, c in items])
     ids, shared = first_tokens(probe.tok, nouns)
     named_pn, unnamed_pn, catch_all, samples = [], [], [], []
-    catch_ids = [probe.tok.encode(" " + w, add_special_tokens=False)[0] for w in ("cells", "shapes", "things")]
+    catch_ids = {probe.tok.encode(" " + w, add_special_tokens=False)[0] for w in ("cells", "shapes", "things")}
     for k, (image, caption) in enumerate(items):
         words = set(re.findall(r"[a-z]+", caption.lower()))
         named = [p for s, p in nouns.items() if p in ids and (s in words or p in words)]
@@ -114,7 +113,7 @@ def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
             named_pn.append(float(sum(dist[ids[p]] for p in named)) / len(named))
         if unnamed:
             unnamed_pn.append(float(sum(dist[ids[p]] for p in unnamed)) / len(unnamed))
-        catch_all.append(float(sum(dist[i] for i in set(catch_ids))))
+        catch_all.append(float(sum(dist[i] for i in catch_ids)))
         if k < greedy:
             samples.append({"caption": caption[:120], "greedy": probe.greedy(image, caption)})
     mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731

@@ -58,12 +58,17 @@ def test_a_run_over_a_world_folder_reports_each_split(tmp_path, tiny_vl, capsys)
         assert len(x["samples"]) == 1 and isinstance(x["samples"][0]["greedy"], str)
 
 
-def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl():
-    # method.md §5.1's layout, the image slot expanded, then the open user header and the probe
+def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl(tiny_vl):
+    # method.md §5.1's layout, the image slot expanded (one pad per merged patch), then the open
+    # user header and the probe
+    probe = sc.Probe(tiny_vl, 56)
+    b = probe.batch(IMAGE, "A cap.", "How many")
+    npad = int(b["image_grid_thw"].prod()) // 4
     want = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|>"
-            + "<|image_pad|>" * 4 + "<|vision_end|>\nDescribe the image.<|im_end|>\n<|im_start|>assistant\n"
+            + "<|image_pad|>" * npad + "<|vision_end|>\nDescribe the image.<|im_end|>\n<|im_start|>assistant\n"
             + "A cap.<|im_end|>\n<|im_start|>user\nHow many")
-    assert sc.synthesizer_prompt(4, "A cap.", "How many") == want
+    assert npad > 0 and probe.tok.decode(b["input_ids"][0]) == want
+    assert int(b["mm_token_type_ids"].sum()) == npad
 
 
 def test_a_folder_that_is_not_a_world_or_a_model_is_named_in_the_error(tmp_path, tiny_vl, capsys):
