@@ -49,6 +49,7 @@ module.exports = {
       ...shared,
       displayName: 'trainer',
       roots: ['<rootDir>/tests/trainer'],
+      setupFilesAfterEnv: ['<rootDir>/tests/setup/unit-tmp.ts'],
     },
     {
       ...shared,

@@ -169,7 +169,8 @@ export const ZExportSettings = z
   })
   .strict();
 
-export const ZTrainSettings = z
+/** The train settings' fields, before the checks across fields (omit and extend need a schema without them). */
+export const ZTrainSettingsFields = z
   .object({
     retry: ZRetry.prefault({}),
     heartbeatTimeoutSeconds: z.number().int().min(10).max(3600).default(120).describe('a dead trainer is noticed after this; the activity heartbeats every few seconds'),
@@ -241,6 +242,13 @@ export const ZTrainSettings = z
       .describe('largest safetensors file of the HF export'),
   })
   .strict();
+
+/** The checks across train settings: the trainer refuses the same (config.py check), but only once a run reaches train. */
+export function trainSettingsChecked<S extends z.ZodType<{ imageMinPixels: number; imageMaxPixels: number }>>(schema: S): S {
+  return schema.refine((s) => s.imageMinPixels <= s.imageMaxPixels, { path: ['imageMinPixels'], message: 'must not exceed imageMaxPixels' });
+}
+
+export const ZTrainSettings = trainSettingsChecked(ZTrainSettingsFields);
 
 export const ZBenchmark = z
   .object({

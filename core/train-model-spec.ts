@@ -3,7 +3,7 @@
 // judge), what it starts from, what it learns from and how. Pure (zod only), like core/spec.ts,
 // so the workflow validates it inside the sandbox and fails fast naming the field.
 import { z } from 'zod';
-import { ZRetry, ZTrainSettings } from './spec';
+import { trainSettingsChecked, ZRetry, ZTrainSettingsFields } from './spec';
 
 export const TRAIN_MODEL_SPEC_VERSION = 1;
 
@@ -59,11 +59,13 @@ export type TBaseModel = z.infer<typeof ZBaseModel>;
  * (baseModel: `base`; name: the spec's own), with ONNX on by default: these models are run by the
  * onnx backend (the synthesize and filter stages, evaluation).
  */
-export const ZModelTrainSettings = ZTrainSettings.omit({ baseModel: true, name: true, onnx: true })
-  .extend({
-    onnx: z.boolean().default(true).describe('export to the transformers.js ONNX layout (validated against PyTorch): the folder the onnx backend loads'),
-  })
-  .strict();
+export const ZModelTrainSettings = trainSettingsChecked(
+  ZTrainSettingsFields.omit({ baseModel: true, name: true, onnx: true })
+    .extend({
+      onnx: z.boolean().default(true).describe('export to the transformers.js ONNX layout (validated against PyTorch): the folder the onnx backend loads'),
+    })
+    .strict(),
+);
 export type TModelTrainSettings = z.infer<typeof ZModelTrainSettings>;
 
 export const ZTrainModelSpec = z

@@ -2,14 +2,18 @@
 // the config the train stage writes (activities/train/trainer-config.ts) against the trainer's
 // TrainConfig (trainer/adamllm_trainer/config.py, as `python -m adamllm_trainer config --json`
 // describes it), and the exit codes the activity reads against the ones the trainer returns.
-// A setting added, renamed or re-defaulted on one side only fails here, naming it.
+// A setting added, renamed or re-defaulted on one side only fails here, naming it; so does a
+// value the spec accepts that the trainer's check() refuses (a run that passes validation must
+// not fail at its train stage, possibly hours later on a GPU worker).
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ZTrainSettings } from '../../core/spec';
+import { ZTrainSettings, ZTrainSettingsFields } from '../../core/spec';
 import { TRAINER_DEFAULTED_KEYS, trainerConfig } from '../../activities/train/trainer-config';
 import { TRAINER_EXIT } from '../../activities/train/trainer-events';
 import { trainerPython } from '../../activities/train/trainer-process';
+import { tempDir } from '../helpers/tmp';
 
 const exec = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
@@ -92,6 +96,80 @@ test('a spec that leaves a train setting out gets the trainer\'s default for it'
   // the trainer's required settings are the run's paths
   expect([...trainer].filter(([, d]) => !('default' in d)).map(([k]) => k)).toEqual(PATHS.filter((k) => k !== 'cache_dir'));
 });
+
+/** A zod schema as far as the probes need to see it (zod 4 keeps each node's definition in _zod.def). */
+interface Node {
+  _zod: { def: { type: string; innerType?: Node; options?: Node[]; entries?: Record<string, string>; values?: unknown[]; shape?: Record<string, Node>; checks?: { _zod: { def: { check: string; value?: number; inclusive?: boolean; format?: string } } }[] } };
+}
+
+/**
+ * The edge values a setting's schema accepts: each enum value, literal and boolean; a number's
+ * lowest and highest allowed value (one step inside an open bound). Strings and lists are left
+ * out (their checks are patterns, not ranges).
+ */
+function edges(node: Node): unknown[] {
+  const d = node._zod.def;
+  if (d.innerType) return edges(d.innerType); // default, prefault, optional
+  if (d.type === 'enum') return Object.values(d.entries!);
+  if (d.type === 'literal') return d.values!;
+  if (d.type === 'boolean') return [true, false];
+  if (d.type === 'union') return d.options!.flatMap(edges);
+  if (d.type !== 'number') return [];
+  const checks = (d.checks ?? []).map((c) => c._zod.def);
+  const step = checks.some((c) => c.format === 'safeint') ? 1 : 1e-6;
+  const out: number[] = [];
+  for (const c of checks) {
+    if (c.check === 'greater_than') out.push(c.inclusive ? c.value! : c.value! + step);
+    if (c.check === 'less_than') out.push(c.inclusive ? c.value! : c.value! - step);
+  }
+  return out;
+}
+
+test('every edge value the spec accepts for a train setting, the trainer\'s check() accepts too', async () => {
+  const dir = tempDir('config-ranges');
+  // check() wants a model folder and a train file that exist; nothing is loaded from them
+  fs.mkdirSync(path.join(dir, 'model'));
+  fs.writeFileSync(path.join(dir, 'model', 'config.json'), '{}');
+  fs.writeFileSync(path.join(dir, 'set.json'), '[]');
+  const at = { ...paths, trainFile: path.join(dir, 'set.json'), onnx: false };
+  // imageMaxPixels at its lowest needs imageMinPixels as low (the spec refuses min > max, as the trainer does)
+  const write = (s: Record<string, unknown>) => JSON.stringify(trainerConfig(ZTrainSettings.parse({ baseModel: path.join(dir, 'model'), ...('imageMaxPixels' in s ? { imageMinPixels: 1 } : {}), ...s }), at));
+  const plain = write({});
+  const probes: { setting: string; value: unknown; file: string }[] = [];
+  const shape = (ZTrainSettingsFields as unknown as Node)._zod.def.shape!;
+  for (const [key, node] of Object.entries(shape)) {
+    const inner = node._zod.def.innerType?._zod.def.shape;
+    const leaves: [string, Node, (v: unknown) => Record<string, unknown>][] = inner
+      ? Object.entries(inner).map(([k, n]) => [`${key}.${k}`, n, (v) => ({ [key]: { [k]: v } })])
+      : [[key, node, (v) => ({ [key]: v })]];
+    for (const [setting, leaf, settings] of leaves)
+      for (const value of edges(leaf)) {
+        const config = write(settings(value)); // throws, naming the setting, if the spec refuses its own edge
+        if (config === plain) continue; // the default itself, or a setting that does not reach the trainer
+        const file = path.join(dir, `${probes.length}.json`);
+        fs.writeFileSync(file, config);
+        probes.push({ setting, value, file });
+      }
+  }
+  expect(probes.length).toBeGreaterThan(30);
+  const script = [
+    'import json, sys',
+    'from adamllm_trainer.config import load_config',
+    'from adamllm_trainer.events import TrainerError',
+    'out = []',
+    'for p in sys.argv[1:]:',
+    '    try:',
+    '        load_config(p)',
+    '        out.append(None)',
+    '    except TrainerError as e:',
+    '        out.append(str(e))',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const verdicts = JSON.parse(await python(['-c', script, ...probes.map((p) => p.file)])) as (string | null)[];
+  // refused by what this Python has installed, not by a range: flash-attn is a GPU machine's package
+  const byEnvironment = (refused: string) => /flash_attention_2 needs the flash-attn package/.test(refused);
+  expect(probes.map((p, i) => ({ setting: p.setting, value: p.value, refused: verdicts[i] })).filter((p) => p.refused !== null && !byEnvironment(p.refused))).toEqual([]);
+}, 60_000);
 
 test('the exit codes the activity reads are the ones the trainer returns', async () => {
   const codes = JSON.parse(await python(['-c', 'import json; from adamllm_trainer.events import EXIT_CODES; print(json.dumps(EXIT_CODES))'])) as unknown;

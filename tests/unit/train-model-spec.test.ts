@@ -67,6 +67,11 @@ test('errors name every bad field by its path', () => {
   );
 });
 
+test('image pixel bounds in the wrong order are refused at the spec, as the trainer would refuse them at train', () => {
+  expect(issues({ ...minimal, train: { imageMinPixels: 4096, imageMaxPixels: 1024 } })).toEqual(['spec.train.imageMinPixels: must not exceed imageMaxPixels']);
+  expect(issues({ ...minimal, train: { imageMinPixels: 1024, imageMaxPixels: 1024 } })).toEqual([]);
+});
+
 test('base is exactly one of path or init', () => {
   expect(issues({ ...minimal, base: {} })).toEqual([expect.stringMatching(/^spec\.base: give exactly one of path .* or init/)]);
   expect(issues({ ...minimal, base: { path: 'a', init: { corpus: ['c.txt'] } } })).toEqual([expect.stringMatching(/^spec\.base: give exactly one/)]);

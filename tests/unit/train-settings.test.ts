@@ -32,6 +32,11 @@ test('the trainer config carries every new setting in the trainer\'s snake_case'
   expect(c).not.toHaveProperty('gpus'); // the launch's business, not the trainer's
 });
 
+test('a run spec whose image pixel bounds are in the wrong order is refused, naming the field', () => {
+  expect(() => spec({ imageMinPixels: 4096, imageMaxPixels: 1024 })).toThrow(/stages\.train\.imageMinPixels: must not exceed imageMaxPixels/);
+  expect(spec({ imageMinPixels: 1024, imageMaxPixels: 1024 }).stages.train.imageMinPixels).toBe(1024);
+});
+
 test('the folder key leaves out exactly the trainer\'s step-neutral keys: those changes resume, the rest retrain', () => {
   const ignored = resumeIgnoredKeys();
   // one list for both sides, read from the trainer package, not a copy
