@@ -53,15 +53,40 @@ export async function waitForTemporal(address: string, timeoutMs = 60_000, alive
   throw new Error(`Temporal did not answer at ${address} within ${timeoutMs / 1000}s: ${(last as Error)?.message}`);
 }
 
-export async function startTemporalDevServer(o: { stateDir: string; port?: number; uiPort?: number; ui?: boolean }): Promise<TemporalServer> {
+/** How many ports a dev server without a fixed port tries before giving up. */
+const PORT_TRIES = 3;
+
+/**
+ * Starts the dev server on `o.port`, or on a free port. A free port is only free when it is
+ * picked: the CLI picks its internal services' ports itself a moment later and can land on the
+ * same one ("bind: address already in use", then a panic), so a server whose port was picked here
+ * is started again on another port, up to PORT_TRIES times. A caller's fixed port is never
+ * swapped: that failure is reported, naming the port.
+ */
+export async function startTemporalDevServer(o: { stateDir: string; port?: number; uiPort?: number; ui?: boolean; pickPort?: () => Promise<number> }): Promise<TemporalServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = o.port ?? (await (o.pickPort ?? freePort)());
+    try {
+      return await startOn(port, o);
+    } catch (err) {
+      if (o.port !== undefined || !(err instanceof PortTaken) || attempt === PORT_TRIES) throw err;
+    }
+  }
+}
+
+/** The dev server exited at start-up because a port it wanted was taken. */
+class PortTaken extends Error {}
+
+async function startOn(port: number, o: { stateDir: string; uiPort?: number; ui?: boolean }): Promise<TemporalServer> {
   const bin = findBinary('temporal', 'TEMPORAL_CLI');
   fs.mkdirSync(o.stateDir, { recursive: true });
-  const port = o.port ?? (await freePort());
   const args = ['server', 'start-dev', '--db-filename', path.join(o.stateDir, 'temporal.db'), '--port', String(port), '--log-level', 'error'];
   if (o.ui) args.push('--ui-port', String(o.uiPort ?? port + 1000));
   else args.push('--headless');
   for (const sa of SEARCH_ATTRIBUTES) args.push('--search-attribute', sa);
-  const logFile = fs.openSync(path.join(o.stateDir, 'temporal.log'), 'a');
+  const logPath = path.join(o.stateDir, 'temporal.log');
+  const logFile = fs.openSync(logPath, 'a');
+  const logStart = fs.fstatSync(logFile).size;
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', logFile, logFile] });
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -70,7 +95,11 @@ export async function startTemporalDevServer(o: { stateDir: string; port?: numbe
     await waitForTemporal(address, 60_000, () => !exited);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`${(err as Error).message} (log: ${path.join(o.stateDir, 'temporal.log')})`);
+    fs.closeSync(logFile);
+    const log = fs.readFileSync(logPath).subarray(logStart).toString('utf8'); // this start's lines only
+    const taken = /bind: address already in use/.test(log);
+    const message = `${(err as Error).message}${taken ? ` (port ${port} or one it picked was taken)` : ''} (log: ${logPath})`;
+    throw taken ? new PortTaken(message) : new Error(message);
   }
   return {
     address,
