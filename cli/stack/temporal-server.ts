@@ -61,7 +61,8 @@ const PORT_TRIES = 3;
  * picked: the CLI picks its internal services' ports itself a moment later and can land on the
  * same one ("bind: address already in use", then a panic), so a server whose port was picked here
  * is started again on another port, up to PORT_TRIES times. A caller's fixed port is never
- * swapped: that failure is reported, naming the port.
+ * swapped: that failure is reported, naming the port. `pickPort` picks the ports (freePort;
+ * tests hand it a port they hold).
  */
 export async function startTemporalDevServer(o: { stateDir: string; port?: number; uiPort?: number; ui?: boolean; pickPort?: () => Promise<number> }): Promise<TemporalServer> {
   for (let attempt = 1; ; attempt++) {

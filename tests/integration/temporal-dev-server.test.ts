@@ -3,8 +3,7 @@
 // a caller's fixed port is not, and the error names it.
 import net from 'node:net';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
-import { freePort, startTemporalDevServer } from '../../cli/stack/temporal-server';
+import { freePort, startTemporalDevServer, waitForTemporal } from '../../cli/stack/temporal-server';
 import { tempDir } from '../helpers/tmp';
 
 /** A port held by a listener of this process until `close`. */
@@ -28,9 +27,7 @@ test('a picked port found taken is swapped for another, and the server answers t
       expect(picked).toHaveLength(2);
       expect(picked[0]).toBe(held.port);
       expect(server.address).toBe(`127.0.0.1:${picked[1]}`);
-      const c = await Connection.connect({ address: server.address });
-      await c.workflowService.getSystemInfo({});
-      await c.close();
+      await waitForTemporal(server.address, 10_000);
     } finally {
       await server.stop();
     }

@@ -5,6 +5,7 @@ import importlib.util
 import json
 import shutil
 
+import pytest
 from conftest import IMAGE, ROOT
 
 spec = importlib.util.spec_from_file_location("synthesizer_copy", ROOT / "bench" / "synthesizer_copy.py")
@@ -72,8 +73,6 @@ def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl(tiny_vl):
 
 
 def test_a_folder_that_is_not_a_world_or_a_model_is_named_in_the_error(tmp_path, tiny_vl, capsys):
-    import pytest
-
     with pytest.raises(SystemExit) as e:
         sc.main(["--model", str(tiny_vl), "--world", str(tmp_path)])
     assert e.value.code == 2 and "no world.json" in capsys.readouterr().err
