@@ -14,8 +14,10 @@ word in that split's captions ("two lymphocytes"), less the catch-alls (cells, s
 It compares the probability per noun of the nouns this caption names with that of the nouns it
 does not. A synthesizer that reads the caption puts far more on the first (ratio >> 1); one
 that has learnt only the question grammar puts about the same on both (ratio ~ 1), and then it
-cannot write a question about a new domain's things. It also prints the greedy output of the
-first few items.
+cannot write a question about a new domain's things. It also counts the items whose greedy
+continuation of "How many" is a noun of the caption spelt whole (copied_whole: the first token's
+share says a copy starts, this says it ends right), and prints the greedy output of the first few
+items.
 
 One JSON line per split, then the greedy samples. Only the first token of each noun is scored,
 and nouns whose first token another noun shares are left out (said in the output).
@@ -84,6 +86,13 @@ class Probe:
         return self.model(**self.batch(image, caption, PROBE)).logits[0, -1].softmax(-1)
 
     @torch.no_grad()
+    def continue_probe(self, image: Path, caption: str, tokens: int = 12) -> str:
+        """The greedy words after "How many": does a whole name come out, not only its start?"""
+        b = self.batch(image, caption, PROBE)
+        out = self.model.generate(**b, max_new_tokens=tokens, do_sample=False)
+        return self.tok.decode(out[0, b["input_ids"].shape[1]:])
+
+    @torch.no_grad()
     def greedy(self, image: Path, caption: str, tokens: int = 40) -> str:
         b = self.batch(image, caption)
         out = self.model.generate(**b, max_new_tokens=tokens, do_sample=False)
@@ -98,11 +107,18 @@ def first_tokens(tok, nouns: dict) -> tuple:
     return {p: i for p, i in ids.items() if counts[i] == 1}, shared
 
 
+def names_whole(continuation: str, nouns: dict, caption_words: set) -> bool:
+    """Is the first word after "How many" a noun the caption names (singular or plural), whole?"""
+    said = re.findall(r"[a-z]+", continuation.lower())
+    return bool(said) and any(said[0] in (s, p) for s, p in nouns.items() if s in caption_words or p in caption_words)
+
+
 def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
     """items: (image path, caption). Mass per noun on named vs unnamed nouns, and greedy samples."""
     nouns = counted_nouns([c for _, c in items])
     ids, shared = first_tokens(probe.tok, nouns)
     named_pn, unnamed_pn, catch_all, samples = [], [], [], []
+    whole = 0  # items whose greedy "How many …" goes on with a noun of the caption, spelt whole
     catch_ids = {probe.tok.encode(" " + w, add_special_tokens=False)[0] for w in ("cells", "shapes", "things")}
     for k, (image, caption) in enumerate(items):
         words = set(re.findall(r"[a-z]+", caption.lower()))
@@ -114,6 +130,7 @@ def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
         if unnamed:
             unnamed_pn.append(float(sum(dist[ids[p]] for p in unnamed)) / len(unnamed))
         catch_all.append(float(sum(dist[i] for i in catch_ids)))
+        whole += names_whole(probe.continue_probe(image, caption), nouns, words)
         if k < greedy:
             samples.append({"caption": caption[:120], "greedy": probe.greedy(image, caption)})
     mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
@@ -121,7 +138,7 @@ def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
     return {"split": split, "items": len(items), "nouns": len(ids), "shared_first_token": shared,
             "p_per_named_noun": round(named_m, 4), "p_per_unnamed_noun": round(unnamed_m, 4),
             "ratio": round(named_m / unnamed_m, 2) if unnamed_m > 0 else None,
-            "p_catch_all": round(mean(catch_all), 4), "samples": samples}
+            "p_catch_all": round(mean(catch_all), 4), "copied_whole": f"{whole}/{len(items)}", "samples": samples}
 
 
 def main(argv=None) -> int:

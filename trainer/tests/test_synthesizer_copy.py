@@ -22,6 +22,17 @@ def test_counted_nouns_takes_plurals_after_number_words_and_leaves_out_catch_all
     assert nouns == {"lymphocyte": "lymphocytes", "macrophage": "macrophages", "cross": "crosses"}
 
 
+def test_names_whole_wants_the_caption_noun_spelt_whole_as_the_next_word():
+    nouns = {"lymphocyte": "lymphocytes", "neutrophil": "neutrophils"}
+    said = {"two", "lymphocytes", "and", "one", "cell"}
+    assert sc.names_whole(" lymphocytes are there?", nouns, said)
+    assert sc.names_whole(" Lymphocyte", nouns, said)
+    assert not sc.names_whole(" lymphocgegege", nouns, said)  # a copy that derails
+    assert not sc.names_whole(" neutrophils are there?", nouns, said)  # a noun this caption does not name
+    assert not sc.names_whole(" cells, then lymphocytes", nouns, said)  # the name, but not next
+    assert not sc.names_whole("", nouns, said)
+
+
 def test_first_tokens_leaves_out_nouns_that_share_a_first_token(tiny_vl):
     from transformers import AutoTokenizer
 
@@ -57,6 +68,7 @@ def test_a_run_over_a_world_folder_reports_each_split(tmp_path, tiny_vl, capsys)
     for x in lines:
         assert 0 <= x["p_per_named_noun"] <= 1 and 0 <= x["p_catch_all"] <= 1
         assert len(x["samples"]) == 1 and isinstance(x["samples"][0]["greedy"], str)
+        assert x["copied_whole"] in ("0/2", "1/2", "2/2")
 
 
 def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl(tiny_vl):
