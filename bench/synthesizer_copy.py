@@ -21,17 +21,25 @@ items.
 
 One JSON line per split, then the greedy samples. Only the first token of each noun is scored,
 and nouns whose first token another noun shares are left out (said in the output).
+
+Two diagnostics for a synthesizer that starts a domain noun and does not finish it: --swap adds
+splits with the slide replaced by a blank image and with the domain's and the general captions'
+nouns swapped (is it the picture or the words that break the copy?); --pieces adds a line with
+each piece of each domain noun, how likely the synthesizer is to copy it (teacher-forced), and how
+often that piece occurs inside the general captions' nouns it learnt to copy from.
 """
 
 import argparse
 import json
 import re
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from transformers import Qwen2VLForConditionalGeneration
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
@@ -84,6 +92,17 @@ class Probe:
     @torch.no_grad()
     def next_token(self, image: Path, caption: str) -> torch.Tensor:
         return self.model(**self.batch(image, caption, PROBE)).logits[0, -1].softmax(-1)
+
+    @torch.no_grad()
+    def piece_probs(self, image: Path, caption: str, noun: str) -> list:
+        """Teacher-forced: after "How many", the probability of each right next piece of ` noun`."""
+        ids = self.tok.encode(" " + noun, add_special_tokens=False)
+        b = self.batch(image, caption, PROBE)
+        n0 = b["input_ids"].shape[1]
+        full = torch.cat([b["input_ids"], torch.tensor([ids])], 1)
+        b.update(input_ids=full, attention_mask=torch.ones_like(full), mm_token_type_ids=(full == self.model.config.image_token_id).long())
+        probs = self.model(**b).logits[0].softmax(-1)
+        return [(self.tok.convert_ids_to_tokens([t])[0], float(probs[n0 - 1 + k, t])) for k, t in enumerate(ids)]
 
     @torch.no_grad()
     def continue_probe(self, image: Path, caption: str, tokens: int = 12) -> str:
@@ -141,12 +160,58 @@ def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
             "p_catch_all": round(mean(catch_all), 4), "copied_whole": f"{whole}/{len(items)}", "samples": samples}
 
 
+def pieces_report(probe: Probe, items: list, general_captions: list) -> dict:
+    """Per piece of each noun the domain captions count: the mean teacher-forced probability of
+    copying it (after "How many" and the pieces before it), and how often the piece occurs inside
+    a counted noun of the general captions (past its first piece; main passes the whole seed), where
+    the synthesizer learnt to copy. A whole copy needs every piece near 1."""
+    seen = Counter()
+    for c in general_captions:
+        for p in counted_nouns([c]).values():
+            seen.update(probe.tok.convert_ids_to_tokens(probe.tok.encode(" " + p, add_special_tokens=False))[1:])
+    got = {}
+    for image, caption in items:
+        for p in counted_nouns([caption]).values():
+            for k, (t, pr) in enumerate(probe.piece_probs(image, caption, p)):
+                got.setdefault((p, k, t), []).append(pr)
+    return {"split": "domain pieces", "pieces": [
+        {"noun": p, "piece": k, "token": t, "p": round(sum(v) / len(v), 4), "items": len(v), "in_general_nouns": seen[t]}
+        for (p, k, t), v in sorted(got.items())]}
+
+
+def swapped_splits(general: list, domain: list, blank: Path) -> dict:
+    """Which half breaks a copy, the slide or its words? The domain captions with a blank image; the
+    domain captions with their nouns swapped for nouns of the general captions (the i-th domain
+    noun, alphabetically, for the i-th longest general one); the general captions with their nouns
+    swapped for the domain's."""
+    g_nouns = sorted(counted_nouns([c for _, c in general]), key=lambda x: (-len(x), x))
+    d_nouns = sorted(counted_nouns([c for _, c in domain]))
+    if not g_nouns or not d_nouns:
+        return {}
+
+    def swap(caption: str, pairs: list) -> str:
+        for a, b in pairs:
+            caption = re.sub(r"\b" + a, b, caption)  # the plural follows the stem
+        return caption
+
+    to_general = list(zip(d_nouns, g_nouns))
+    return {
+        "domain, blank image": [(blank, c) for _, c in domain],
+        "domain, nouns swapped for general ones": [(i, swap(c, to_general)) for i, c in domain],
+        "general, nouns swapped for the domain's": [
+            (i, swap(c, [(a, d_nouns[k % len(d_nouns)]) for k, a in enumerate(sorted(counted_nouns([c]), key=len, reverse=True))]))
+            for i, c in general],
+    }
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, type=Path, help="the synthesizer's HF folder")
     ap.add_argument("--world", required=True, type=Path, help="the world folder (holds world.json)")
     ap.add_argument("--items", type=int, default=40, help="items per split (default 40)")
     ap.add_argument("--greedy", type=int, default=3, help="items per split to decode greedily (default 3)")
+    ap.add_argument("--pieces", action="store_true", help="also: per piece of each domain noun, how well it is copied (pieces_report)")
+    ap.add_argument("--swap", action="store_true", help="also: the splits with the slide or the nouns swapped (swapped_splits)")
     a = ap.parse_args(argv)
     if not (a.world / "world.json").is_file():
         ap.error(f"--world {a.world}: no world.json there (pass the world folder, e.g. <state>/demo/world-full/world)")
@@ -165,8 +230,15 @@ def main(argv=None) -> int:
         "general": [(seed_file.parent / r["image"], r["caption"]) for r in seed[-a.items:]],
         "domain": [(pairs_file.parent / p["images"][0], next(m["content"] for m in p["messages"] if m["role"] == "assistant")) for p in pairs[:a.items]],
     }
-    for name, items in splits.items():
-        print(json.dumps(split_report(probe, name, items, a.greedy)))
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.swap:
+            blank = Path(tmp) / "blank.png"
+            Image.new("RGB", (side, side), "white").save(blank)
+            splits.update(swapped_splits(splits["general"], splits["domain"], blank))
+        for name, items in splits.items():
+            print(json.dumps(split_report(probe, name, items, a.greedy)))
+    if a.pieces:
+        print(json.dumps(pieces_report(probe, splits["domain"], [r["caption"] for r in seed])))
     return 0
 
 

@@ -33,6 +33,19 @@ def test_names_whole_wants_the_caption_noun_spelt_whole_as_the_next_word():
     assert not sc.names_whole("", nouns, said)
 
 
+def test_swapped_splits_trade_the_nouns_between_the_splits_and_blank_the_slide(tmp_path):
+    # counted_nouns takes a noun once it is counted in the plural
+    general = [(tmp_path / "g.png", "They are two kymgolthys and three sindirplals. One sindirplal is red.")]
+    domain = [(tmp_path / "d.png", "The cells are three lymphocytes and two neutrophils. One neutrophil divides.")]
+    blank = tmp_path / "blank.png"
+    s = sc.swapped_splits(general, domain, blank)
+    assert s["domain, blank image"] == [(blank, domain[0][1])]
+    # lymphocyte -> the longest general noun (sindirplal), neutrophil -> the next; plurals follow their stems
+    assert s["domain, nouns swapped for general ones"] == [(tmp_path / "d.png", "The cells are three sindirplals and two kymgolthys. One kymgolthy divides.")]
+    assert s["general, nouns swapped for the domain's"] == [(tmp_path / "g.png", "They are two neutrophils and three lymphocytes. One lymphocyte is red.")]
+    assert sc.swapped_splits(general, [(blank, "No cells.")], blank) == {}
+
+
 def test_first_tokens_leaves_out_nouns_that_share_a_first_token(tiny_vl):
     from transformers import AutoTokenizer
 
@@ -58,14 +71,24 @@ def test_a_run_over_a_world_folder_reports_each_split(tmp_path, tiny_vl, capsys)
     (world / "domain" / "pairs.json").write_text(json.dumps(pairs))
     (world / "world.json").write_text(json.dumps({"params": {"side": 56}, "entries": {"generalSeed": "general/seed.json", "domainPairs": "domain/pairs.json"}}))
 
-    assert sc.main(["--model", str(tiny_vl), "--world", str(world), "--items", "2", "--greedy", "1"]) == 0
+    assert sc.main(["--model", str(tiny_vl), "--world", str(world), "--items", "2", "--greedy", "1", "--swap", "--pieces"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
-    assert [x["split"] for x in lines] == ["general", "domain"]
-    general, domain = lines
+    assert [x["split"] for x in lines] == ["general", "domain", "domain, blank image", "domain, nouns swapped for general ones",
+                                           "general, nouns swapped for the domain's", "domain pieces"]
+    pieces = lines.pop()["pieces"]
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_vl)
+    # every piece of both domain nouns, in order, each a probability
+    for noun in ("lymphocytes", "neutrophils"):
+        got = [x for x in pieces if x["noun"] == noun]
+        assert [x["token"] for x in got] == tok.convert_ids_to_tokens(tok.encode(" " + noun, add_special_tokens=False))
+        assert all(0 <= x["p"] <= 1 and x["items"] >= 1 for x in got)
+    general, domain = lines[:2]
     assert general["items"] == 2 and domain["items"] == 2
     assert general["nouns"] + len(general["shared_first_token"]) == 3  # lanterns, pebbles, kettles
     assert domain["nouns"] + len(domain["shared_first_token"]) == 2  # lymphocytes, neutrophils
-    for x in lines:
+    for x in lines[:2]:
         assert 0 <= x["p_per_named_noun"] <= 1 and 0 <= x["p_catch_all"] <= 1
         assert len(x["samples"]) == 1 and isinstance(x["samples"][0]["greedy"], str)
         assert x["copied_whole"] in ("0/2", "1/2", "2/2")
