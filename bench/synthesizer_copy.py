@@ -76,40 +76,35 @@ class Probe:
         self.tok = self.enc.tok
         self.model = Qwen2VLForConditionalGeneration.from_pretrained(model_dir).eval()
 
-    def batch(self, image: Path, caption: str, tail: str = "") -> dict:
-        """The synthesize stage's prompt (method.md §5.1), then `tail`: a synthesizer row's context
-        as the trainer encodes it (system, image + caption hint, caption: its unlabelled part), and
-        the open user header."""
+    def batch(self, image: Path, caption: str, tail: str = "", then: tuple = ()) -> dict:
+        """The synthesize stage's prompt (method.md §5.1), then `tail`, then the token ids `then`:
+        a synthesizer row's context as the trainer encodes it (system, image + caption hint,
+        caption: its unlabelled part), and the open user header."""
         row = {"messages": [{"role": "user", "content": "<image>\nDescribe the image."}, {"role": "assistant", "content": caption}], "images": [str(image)]}
         ex, _ = self.enc.encode(row, with_pixels=True)
         context = ex["input_ids"][ex["labels"] == IGNORE]
-        more = self.tok(USER_OPEN + tail, add_special_tokens=False)["input_ids"]
+        more = self.tok(USER_OPEN + tail, add_special_tokens=False)["input_ids"] + list(then)
         ids = torch.from_numpy(np.concatenate([context, np.asarray(more, np.int32)])).long()[None]
         return dict(input_ids=ids, attention_mask=torch.ones_like(ids),
                     mm_token_type_ids=(ids == self.model.config.image_token_id).long(),
                     pixel_values=ex["pixel_values"], image_grid_thw=ex["image_grid_thw"])
 
     @torch.no_grad()
-    def next_token(self, image: Path, caption: str) -> torch.Tensor:
-        return self.model(**self.batch(image, caption, PROBE)).logits[0, -1].softmax(-1)
+    def after_probe(self, image: Path, caption: str, tokens: int = 12) -> tuple:
+        """After "How many": the next token's distribution, and the greedy words that follow (does
+        a whole name come out, not only its start?), from one generate call."""
+        b = self.batch(image, caption, PROBE)
+        out = self.model.generate(**b, max_new_tokens=tokens, do_sample=False, output_logits=True, return_dict_in_generate=True)
+        return out.logits[0][0].softmax(-1), self.tok.decode(out.sequences[0, b["input_ids"].shape[1]:])
 
     @torch.no_grad()
     def piece_probs(self, image: Path, caption: str, noun: str) -> list:
         """Teacher-forced: after "How many", the probability of each right next piece of ` noun`."""
         ids = self.tok.encode(" " + noun, add_special_tokens=False)
-        b = self.batch(image, caption, PROBE)
-        n0 = b["input_ids"].shape[1]
-        full = torch.cat([b["input_ids"], torch.tensor([ids])], 1)
-        b.update(input_ids=full, attention_mask=torch.ones_like(full), mm_token_type_ids=(full == self.model.config.image_token_id).long())
+        b = self.batch(image, caption, PROBE, then=ids)
         probs = self.model(**b).logits[0].softmax(-1)
+        n0 = b["input_ids"].shape[1] - len(ids)
         return [(self.tok.convert_ids_to_tokens([t])[0], float(probs[n0 - 1 + k, t])) for k, t in enumerate(ids)]
-
-    @torch.no_grad()
-    def continue_probe(self, image: Path, caption: str, tokens: int = 12) -> str:
-        """The greedy words after "How many": does a whole name come out, not only its start?"""
-        b = self.batch(image, caption, PROBE)
-        out = self.model.generate(**b, max_new_tokens=tokens, do_sample=False)
-        return self.tok.decode(out[0, b["input_ids"].shape[1]:])
 
     @torch.no_grad()
     def greedy(self, image: Path, caption: str, tokens: int = 40) -> str:
@@ -143,13 +138,13 @@ def split_report(probe: Probe, split: str, items: list, greedy: int) -> dict:
         words = set(re.findall(r"[a-z]+", caption.lower()))
         named = [p for s, p in nouns.items() if p in ids and (s in words or p in words)]
         unnamed = [p for p in ids if p not in named]
-        dist = probe.next_token(image, caption)
+        dist, continuation = probe.after_probe(image, caption)
         if named:
             named_pn.append(float(sum(dist[ids[p]] for p in named)) / len(named))
         if unnamed:
             unnamed_pn.append(float(sum(dist[ids[p]] for p in unnamed)) / len(unnamed))
         catch_all.append(float(sum(dist[i] for i in catch_ids)))
-        whole += names_whole(probe.continue_probe(image, caption), nouns, words)
+        whole += names_whole(continuation, nouns, words)
         if k < greedy:
             samples.append({"caption": caption[:120], "greedy": probe.greedy(image, caption)})
     mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
