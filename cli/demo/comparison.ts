@@ -7,13 +7,17 @@ import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Db } from '../../activities/db/client';
 import { renderChart } from '../../activities/report/run-report';
+import { pairedBootstrap, type PairedColumn, type PairedInterval } from '../../core/eval/paired-bootstrap';
 import type { Arm } from './arms';
 
-/** The scores the table shows, as (task, metric key) of the Metric rows the evaluate stage wrote. */
+/**
+ * The scores the table shows, as (task, metric key) of the Metric rows the evaluate stage wrote;
+ * `kind` picks the VQA rows whose item scores make up that metric (the Prediction's details.kind).
+ */
 export const SCORE_COLUMNS = [
-  { title: 'VQA-RAD open', task: 'VQA_RAD', key: 'OPEN recall' },
-  { title: 'VQA-RAD closed', task: 'VQA_RAD', key: 'CLOSED yes/no accuracy' },
-  { title: 'PMC-VQA', task: 'PMC_VQA', key: 'acc' },
+  { title: 'VQA-RAD open', task: 'VQA_RAD', key: 'OPEN recall', kind: 'open' },
+  { title: 'VQA-RAD closed', task: 'VQA_RAD', key: 'CLOSED yes/no accuracy', kind: 'closed' },
+  { title: 'PMC-VQA', task: 'PMC_VQA', key: 'acc', kind: null },
 ] as const;
 
 export interface ComparisonRow {
@@ -28,6 +32,8 @@ export interface ComparisonRow {
   scores: (number | null)[];
   /** the main metric: the mean of the three scores (the paper's tables average a domain's tasks) */
   average: number | null;
+  /** the main metric's difference from the base with its 95 % paired bootstrap interval over the benchmark's rows */
+  vsBase?: PairedInterval;
 }
 
 function mean(xs: (number | null)[]): number | null {
@@ -58,6 +64,39 @@ async function scoresOf(db: Db, runId: string, modelId: string): Promise<(number
   return SCORE_COLUMNS.map((c) => metrics.find((m) => m.task === c.task && m.key === c.key)?.value ?? null);
 }
 
+/**
+ * Each column's item scores of one model in one run, by benchmark row: the rows its metric
+ * averages (OPEN recall is the mean of the OPEN rows' recall, CLOSED accuracy of the CLOSED rows'
+ * hits, PMC-VQA accuracy of every row's), read from the predictions the run's evaluation used.
+ */
+async function itemScoresOf(db: Db, runId: string, modelId: string): Promise<Map<number, number>[]> {
+  const evals = await db.evaluation.findMany({ where: { runId, modelId } });
+  return Promise.all(
+    SCORE_COLUMNS.map(async (c) => {
+      const e = evals.find((x) => x.task === c.task);
+      if (!e) throw new Error(`demo: run ${runId} did not evaluate model ${modelId} on ${c.task}`);
+      const preds = await db.prediction.findMany({ where: { modelId, task: c.task, setupHash: e.setupHash, rowIndex: { lt: e.rows } }, select: { rowIndex: true, score: true, details: true } });
+      const scores = new Map<number, number>();
+      for (const p of preds) {
+        const kind = ((p.details ?? {}) as { kind?: string | null }).kind ?? null;
+        if (kind === c.kind && p.score !== null) scores.set(p.rowIndex, p.score);
+      }
+      return scores;
+    }),
+  );
+}
+
+/** Both models' item scores, paired by row; the two must have answered the same rows. */
+function paired(base: Map<number, number>[], other: Map<number, number>[], what: string): PairedColumn[] {
+  return SCORE_COLUMNS.map((c, i) => {
+    const rows = [...base[i].keys()].sort((a, b) => a - b);
+    if (rows.length !== other[i].size || rows.some((r) => !other[i].has(r))) {
+      throw new Error(`demo: ${what} and the base scored different ${c.title} rows (${other[i].size} and ${rows.length}); their evaluations do not pair`);
+    }
+    return { base: rows.map((r) => base[i].get(r)!), other: rows.map((r) => other[i].get(r)!) };
+  });
+}
+
 /** One row per model: the base (from the first arm's run) and each arm's adapted model. */
 export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflowId: string; runId: string }[]): Promise<ComparisonRow[]> {
   const rows: ComparisonRow[] = [];
@@ -75,6 +114,7 @@ export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflow
     const outputs = (compose?.outputs ?? {}) as { withSyntheticTask?: number };
     const scores = await scoresOf(db, a.runId, adapted.id);
     const tasks = await taskAudit(db, a.runId);
+    const vsBase = pairedBootstrap(paired(await itemScoresOf(db, a.runId, base.id), await itemScoresOf(db, a.runId, adapted.id), a.arm.label));
     rows.push({
       arm: a.arm.name,
       label: a.arm.label,
@@ -85,12 +125,18 @@ export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflow
       ...(tasks ? { tasks } : {}),
       scores,
       average: mean(scores),
+      vsBase,
     });
   }
   return rows;
 }
 
 const pct = (x: number | null) => (x === null ? '–' : x.toFixed(1));
+/** "+10.0", "−16.5" (a minus sign, as the README's tables); what rounds to 0 is "+0.0" */
+const signed = (x: number) => {
+  const r = Number(x.toFixed(1));
+  return `${r >= 0 ? '+' : '−'}${Math.abs(r).toFixed(1)}`;
+};
 
 export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string): string {
   const base = rows.find((r) => r.arm === 'base')?.average ?? null;
@@ -99,14 +145,16 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string)
     '',
     note,
     '',
-    `| model | training set (rows, with a synthetic task) | ${SCORE_COLUMNS.map((c) => c.title).join(' | ')} | average | vs base |`,
-    `|---|---|${SCORE_COLUMNS.map(() => '---:').join('|')}|---:|---:|`,
+    `| model | training set (rows, with a synthetic task) | ${SCORE_COLUMNS.map((c) => c.title).join(' | ')} | average | vs base | 95 % interval |`,
+    `|---|---|${SCORE_COLUMNS.map(() => '---:').join('|')}|---:|---:|---:|`,
   ];
   for (const r of rows) {
     const set = r.trainingSet ? `${r.trainingSet.rows}, ${r.trainingSet.withTask}` : '–';
-    const delta = r.arm === 'base' || r.average === null || base === null ? '' : `${r.average - base >= 0 ? '+' : ''}${(r.average - base).toFixed(1)}`;
-    md.push(`| ${r.label} | ${set} | ${r.scores.map(pct).join(' | ')} | **${pct(r.average)}** | ${delta} |`);
+    const delta = r.arm === 'base' || r.average === null || base === null ? '' : signed(r.average - base);
+    const interval = r.vsBase ? `${signed(r.vsBase.low)} to ${signed(r.vsBase.high)}` : '';
+    md.push(`| ${r.label} | ${set} | ${r.scores.map(pct).join(' | ')} | **${pct(r.average)}** | ${delta} | ${interval} |`);
   }
+  md.push('', 'The interval is a paired bootstrap over the benchmark\'s rows (2,000 resamples within each column): the spread that the draw of benchmark rows alone gives the difference, not the spread between training runs.');
   md.push('', 'Where each number comes from (every row is in Postgres; `node dist/cli/main.js runs show <workflow>` prints its run):', '');
   for (const r of rows) {
     const set = r.trainingSet ? `; training set artifact \`${r.trainingSet.id}\` (\`${r.trainingSet.uri}\`, sha256 ${r.trainingSet.sha256.slice(0, 12)})` : '';

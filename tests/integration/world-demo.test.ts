@@ -41,8 +41,15 @@ test('the demo on a reduced world: the arms run, every number traces back to its
     const run = await h.db.run.findUniqueOrThrow({ where: { id: r.runId } });
     expect(run).toMatchObject({ workflowId: r.workflowId, status: 'SUCCEEDED' });
     const model = await h.db.model.findUniqueOrThrow({ where: { id: r.model.id } });
-    if (r.arm === 'base') continue;
+    if (r.arm === 'base') {
+      expect(r.vsBase).toBeUndefined();
+      continue;
+    }
     expect(model).toMatchObject({ kind: 'ADAPTED', runId: r.runId, trainingSetId: r.trainingSet!.id });
+    // the interval is about the table's own difference, built from the same stored item scores
+    expect(r.vsBase!.delta).toBeCloseTo(r.average! - first.rows[0].average!, 6);
+    expect(r.vsBase!.low).toBeLessThanOrEqual(r.vsBase!.delta);
+    expect(r.vsBase!.high).toBeGreaterThanOrEqual(r.vsBase!.delta);
   }
   const by = Object.fromEntries(first.rows.map((r) => [r.arm, r]));
   // captions only has no synthetic task; the rules arm's set has some
@@ -68,6 +75,6 @@ test('the demo on a reduced world: the arms run, every number traces back to its
 
   const again: string[] = [];
   const second = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, dir, arms: ARMS, stopWhenWaiting: true, say: (l) => again.push(l) });
-  expect(second.rows.map((r) => [r.arm, r.runId, r.average])).toEqual(first.rows.map((r) => [r.arm, r.runId, r.average]));
+  expect(second.rows.map((r) => [r.arm, r.runId, r.average, r.vsBase])).toEqual(first.rows.map((r) => [r.arm, r.runId, r.average, r.vsBase]));
   expect(again.filter((l) => l.includes('reusing succeeded run'))).toHaveLength(ARMS.length);
 }, 900_000);
