@@ -69,6 +69,12 @@ export interface ArmInputs {
   size: WorldSize;
   /** the HF folder of the arm this one trains after (two-stage) */
   startFrom?: string;
+  /**
+   * The trainer seed of the arm's post-training (the order it reads its rows in); absent, the
+   * trainer's default (42) and a spec without the key, so the runs of a demo without a seed are
+   * reused. Another seed is another run and model (`world-<arm>-seed<N>`).
+   */
+  adaptSeed?: number;
 }
 
 const QUICK = { retry: { maximumAttempts: 2, initialIntervalSeconds: 1 } };
@@ -78,6 +84,7 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
   const synthesized = arm.tasks === 'rules' || arm.tasks === 'model';
   const gold = arm.tasks === 'gold';
   if (arm.after && !x.startFrom) throw new Error(`demo arm ${arm.name} trains after ${arm.after}: its model folder is needed`);
+  const modelName = `world-${arm.name}${x.adaptSeed === undefined ? '' : `-seed${x.adaptSeed}`}`;
   const pipeline = synthesized
     ? ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report']
     : ['ingest', 'compose', 'export', 'train', 'evaluate', 'report'];
@@ -107,8 +114,9 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
       train: {
         ...QUICK,
         baseModel: x.startFrom ?? x.models.base.hf,
-        name: `world-${arm.name}`,
+        name: modelName,
         ...x.size.adapt,
+        ...(x.adaptSeed === undefined ? {} : { seed: x.adaptSeed }),
         onnx: true,
       },
       evaluate: {
@@ -120,7 +128,7 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
         ],
         models: [
           { kind: 'base', name: 'world-base', model: { backend: 'onnx', path: x.models.base.onnx } },
-          { kind: 'adapted', name: `world-${arm.name}`, model: { backend: 'trained' } },
+          { kind: 'adapted', name: modelName, model: { backend: 'trained' } },
         ],
         // the world's images are 112 px: evaluate them at their own size, not upscaled to 224
         minPixels: x.size.side * x.size.side,

@@ -31,6 +31,8 @@ export interface WorldDemoOptions {
   size: keyof typeof DEMO_SIZES;
   /** the arms to run (all by default); two-stage brings captions with it */
   arms?: ArmName[];
+  /** the trainer seed of every arm's post-training (ArmInputs.adaptSeed); absent, the trainer's default */
+  adaptSeed?: number;
   /** end the demo (failed) when a stage waits for the operator, instead of waiting with it (tests) */
   stopWhenWaiting?: boolean;
   say?: (line: string) => void;
@@ -223,7 +225,7 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const done: { arm: Arm; workflowId: string; runId: string }[] = [];
   for (const arm of arms) {
     const startFrom = arm.after ? await trainedFolder(db, done.find((d) => d.arm.name === arm.after)!.runId) : undefined;
-    const spec = armSpec(arm, { domainPairs: world.paths.domainPairs, domainGoldPairs: world.paths.domainGoldPairs, domainImageRoot: world.paths.domainImageRoot, vqaRad: world.paths.vqaRad, pmcVqa: world.paths.pmcVqa, models, size, startFrom });
+    const spec = armSpec(arm, { domainPairs: world.paths.domainPairs, domainGoldPairs: world.paths.domainGoldPairs, domainImageRoot: world.paths.domainImageRoot, vqaRad: world.paths.vqaRad, pmcVqa: world.paths.pmcVqa, models, size, startFrom, adaptSeed: o.adaptSeed });
     done.push({ arm, ...(await runArm(client, db, arm, spec, say, o.stopWhenWaiting)) });
   }
 
@@ -231,10 +233,11 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const seconds = (Date.now() - t0) / 1000;
   const note = [
     `World ${world.hash.slice(0, 12)} (${o.size}): ${size.domainImages} domain image-caption pairs; benchmark ${size.benchmarkRows} VQA-RAD-style and ${size.benchmarkRows} PMC-VQA-style rows, scored by the paper's metrics.`,
-    `Every model starts from the general base model (a tiny Qwen2-VL trained here from nothing on general scenes) and is post-trained by adaptDomain on one training set; the average is the main metric.`,
+    `Every model starts from the general base model (a tiny Qwen2-VL trained here from nothing on general scenes) and is post-trained by adaptDomain on one training set${o.adaptSeed === undefined ? '' : ` with trainer seed ${o.adaptSeed}`}; the average is the main metric.`,
     `This demo took ${seconds.toFixed(0)} s.`,
   ].join(' ');
-  const out = await writeComparison(rows, path.join(dir, 'comparison'), note);
+  // a seeded table goes beside the default one, not over it
+  const out = await writeComparison(rows, path.join(dir, o.adaptSeed === undefined ? 'comparison' : `comparison-seed${o.adaptSeed}`), note);
   say('');
   say(await fs.readFile(out.markdown, 'utf8'));
   say(`comparison: ${out.markdown} (chart ${out.chart})`);

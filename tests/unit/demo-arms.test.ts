@@ -51,6 +51,21 @@ test.each(ARMS.map((a) => [a.name, a] as const))('arm %s: its declared role driv
   expect(s.stages.train!.baseModel).toBe(arm.after ? '/m/after-hf' : '/m/base-hf');
 });
 
+test('a post-training seed is a spec of its own, with its own model name; without one the spec has no seed key, so earlier runs are reused', () => {
+  const arm = ARMS.find((a) => a.name === 'ceiling')!;
+  const plain = specOf(arm);
+  expect(plain.stages.train).not.toHaveProperty('seed');
+  expect(plain.stages.train!.name).toBe('world-ceiling');
+  const seeded = armSpec(arm, { ...inputs(arm), adaptSeed: 7 }) as typeof plain;
+  expect(() => parseRunSpec(seeded)).not.toThrow();
+  expect(seeded.stages.train).toMatchObject({ seed: 7, name: 'world-ceiling-seed7' });
+  expect(seeded.stages.evaluate!.models).toEqual([expect.objectContaining({ kind: 'base', name: 'world-base' }), expect.objectContaining({ kind: 'adapted', name: 'world-ceiling-seed7' })]);
+  // everything else is the same run
+  expect({ ...seeded, stages: { ...seeded.stages, train: undefined, evaluate: undefined } }).toEqual({ ...plain, stages: { ...plain.stages, train: undefined, evaluate: undefined } });
+  // seed 0 is a seed, not "none"
+  expect((armSpec(arm, { ...inputs(arm), adaptSeed: 0 }) as typeof plain).stages.train).toMatchObject({ seed: 0, name: 'world-ceiling-seed0' });
+});
+
 test('an arm that trains after another needs that arm\'s model folder', () => {
   const twoStage = ARMS.find((a) => a.after)!;
   expect(() => armSpec(twoStage, { ...inputs(twoStage), startFrom: undefined })).toThrow(/trains after captions/);
