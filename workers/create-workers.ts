@@ -5,8 +5,13 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import type { Db } from '../activities/db/client';
 import type { ActivityDeps } from '../activities/deps';
+import { ArtifactStore } from '../activities/store/artifact-store';
+import { GpuPool } from '../activities/train/gpus';
 import { TASK_QUEUES } from '../core/stages';
+import { activityDepsOf, type TWorkerEnv } from './config';
+import { ownedGpus } from './gpus';
 
 export type QueueName = 'workflow' | 'cpu' | 'gpu' | 'remote';
 export const ALL_QUEUES: QueueName[] = ['workflow', 'cpu', 'gpu', 'remote'];
@@ -52,6 +57,26 @@ export async function createWorkers(o: WorkerOptions): Promise<Worker[]> {
     }
   }
   return workers;
+}
+
+/**
+ * The workers of one process, configured from its environment (workers/config.ts): the
+ * standalone worker process and the embedded stack both start theirs so, and differ only in
+ * where the connection and the database come from.
+ */
+export function createWorkersFromEnv(env: TWorkerEnv, o: { connection: NativeConnection; db: Db; queues: QueueName[] }): Promise<Worker[]> {
+  return createWorkers({
+    connection: o.connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    // only a process that serves the gpu queue claims GPUs
+    deps: { ...activityDepsOf(env), db: o.db, store: new ArtifactStore(env.ADAMLLM_ARTIFACT_DIR), gpus: new GpuPool(o.queues.includes('gpu') ? ownedGpus(env) : []) },
+    queues: o.queues,
+    cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
+    gpuSlots: env.ADAMLLM_GPU_SLOTS,
+    remoteConcurrency: env.ADAMLLM_REMOTE_CONCURRENCY,
+    workflowConcurrency: env.ADAMLLM_WORKFLOW_CONCURRENCY,
+    workflowBundle: env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
+  });
 }
 
 /** Runs workers until shutdown; resolves when every one has stopped. */

@@ -5,11 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createDb, type Db } from '../../activities/db/client';
-import { ArtifactStore } from '../../activities/store/artifact-store';
-import { GpuPool } from '../../activities/train/gpus';
-import { ALL_QUEUES, createWorkers, type QueueName } from '../../workers/create-workers';
-import { activityDepsOf, parseWorkerEnv, type TWorkerEnv } from '../../workers/config';
-import { ownedGpus } from '../../workers/gpus';
+import { ALL_QUEUES, createWorkersFromEnv, type QueueName } from '../../workers/create-workers';
+import { parseWorkerEnv, type TWorkerEnv } from '../../workers/config';
 import { migrate, startEmbeddedPostgres, type Database } from './database';
 import { portOpen, startTemporalDevServer, waitForTemporal, type TemporalServer } from './temporal-server';
 
@@ -93,17 +90,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (queues.length > 0) {
       installRuntimeLogger(env.ADAMLLM_LOG_LEVEL);
       const connection = await NativeConnection.connect({ address: temporalAddress });
-      const workers: Worker[] = await createWorkers({
-        connection,
-        namespace: env.TEMPORAL_NAMESPACE,
-        deps: { ...activityDepsOf(env), db, store: new ArtifactStore(artifactDir), gpus: new GpuPool(queues.includes('gpu') ? ownedGpus(env) : []) },
-        queues,
-        cpuConcurrency: env.ADAMLLM_CPU_CONCURRENCY,
-        gpuSlots: env.ADAMLLM_GPU_SLOTS,
-        remoteConcurrency: env.ADAMLLM_REMOTE_CONCURRENCY,
-        workflowConcurrency: env.ADAMLLM_WORKFLOW_CONCURRENCY,
-        workflowBundle: env.ADAMLLM_WORKFLOW_BUNDLE ? { codePath: env.ADAMLLM_WORKFLOW_BUNDLE } : undefined,
-      });
+      const workers: Worker[] = await createWorkersFromEnv(env, { connection, db, queues });
       const running = Promise.all(workers.map((w) => w.run()));
       stops.push(async () => {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
