@@ -54,7 +54,7 @@ program
   .option('--count <n>', 'with --sample: images to generate', (v) => parseInt(v, 10), 200)
   .option('--format <format>', 'with --sample: sharegpt, jsonl or csv', 'sharegpt')
   .option('--train', 'with --sample: go on to train the tiny test model, evaluate it against its base and write the report')
-  .option('--adapt-seed <n>', 'the trainer seed of every arm\'s post-training (default: the trainer\'s, 42): another seed trains each arm again, so a table shows how much of a gap one training run\'s luck makes; its table goes to comparison-seed<n>')
+  .option('--adapt-seed <n>', 'the trainer seed of every arm\'s post-training (default: none given, the trainer\'s 42): a seed given trains each arm again (even 42, as world-<arm>-seed<n>), so tables side by side show how much of a gap one training run\'s luck makes; its table goes to comparison-seed<n>')
   .action(async (o) => {
     if (o.sample) {
       process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat, train: !!o.train });
@@ -64,8 +64,9 @@ program
     const arms = o.arms ? String(o.arms).split(',').map((a) => a.trim()) : undefined;
     const unknown = arms?.filter((a) => !ARMS.some((x) => x.name === a)) ?? [];
     if (unknown.length) program.error(`--arms: unknown ${unknown.join(', ')} (known: ${ARMS.map((a) => a.name).join(', ')})`);
+    // the trainer seeds numpy, which takes 0 to 2³² − 1 (the run spec's train.seed range)
+    if (o.adaptSeed !== undefined && !(/^\d+$/.test(String(o.adaptSeed)) && Number(o.adaptSeed) <= 2 ** 32 - 1)) program.error(`--adapt-seed: ${o.adaptSeed} is not a whole number from 0 to 4294967295`);
     const adaptSeed = o.adaptSeed === undefined ? undefined : Number(o.adaptSeed);
-    if (adaptSeed !== undefined && !(Number.isInteger(adaptSeed) && adaptSeed >= 0)) program.error(`--adapt-seed: ${o.adaptSeed} is not a whole number of 0 or more`);
     try {
       const r = await worldDemo({ stateDir: stateDir(), size: o.size as keyof typeof DEMO_SIZES, arms: arms as ArmName[] | undefined, adaptSeed });
       process.exitCode = r.ok ? 0 : 1;

@@ -204,7 +204,8 @@ export const ZTrainSettingsFields = z
     maxLength: z.number().int().min(16).default(6144).describe('cutoff: longer examples are truncated; one whose image would be cut is dropped'),
     imageMaxPixels: z.number().int().positive().default(512 * 512).describe('training images are downscaled (NEAREST) to at most this'),
     imageMinPixels: z.number().int().positive().default(32 * 32),
-    seed: z.number().int().min(0).default(42),
+    // numpy's seed takes 0 to 2³² − 1; a larger one would fail only when the trainer starts
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
     device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
     precision: z.enum(['auto', 'bf16', 'fp32']).default('auto').describe('auto: bf16 on GPU, fp32 on CPU'),
     gpus: z

@@ -7,7 +7,9 @@ import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Db } from '../../activities/db/client';
 import { renderChart } from '../../activities/report/run-report';
+import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
 import { pairedBootstrap, type PairedColumn, type PairedInterval } from '../../core/eval/paired-bootstrap';
+import { TASKS, type RowScore } from '../../core/eval/tasks';
 import type { Arm } from './arms';
 
 /**
@@ -67,32 +69,36 @@ async function scoresOf(db: Db, runId: string, modelId: string): Promise<(number
 /**
  * Each column's item scores of one model in one run, by benchmark row: the rows its metric
  * averages (OPEN recall is the mean of the OPEN rows' recall, CLOSED accuracy of the CLOSED rows'
- * hits, PMC-VQA accuracy of every row's), read from the predictions the run's evaluation used.
+ * hits, PMC-VQA accuracy of every row's). Scored again from the stored answers, as the evaluate
+ * stage scores them before it writes the Metric rows the table shows: a stored item score may be
+ * older than the scorer (a base model's answers are reused across runs), the answer is not.
  */
 async function itemScoresOf(db: Db, runId: string, modelId: string): Promise<Map<number, number>[]> {
   const evals = await db.evaluation.findMany({ where: { runId, modelId } });
-  return Promise.all(
-    SCORE_COLUMNS.map(async (c) => {
-      const e = evals.find((x) => x.task === c.task);
-      if (!e) throw new Error(`demo: run ${runId} did not evaluate model ${modelId} on ${c.task}`);
-      const preds = await db.prediction.findMany({ where: { modelId, task: c.task, setupHash: e.setupHash, rowIndex: { lt: e.rows } }, select: { rowIndex: true, score: true, details: true } });
-      const scores = new Map<number, number>();
-      for (const p of preds) {
-        const kind = ((p.details ?? {}) as { kind?: string | null }).kind ?? null;
-        if (kind === c.kind && p.score !== null) scores.set(p.rowIndex, p.score);
-      }
-      return scores;
-    }),
-  );
+  const scored = new Map<string, RowScore[]>();
+  for (const name of new Set(SCORE_COLUMNS.map((c) => c.task))) {
+    const e = evals.find((x) => x.task === name);
+    if (!e) throw new Error(`demo: run ${runId} did not evaluate model ${modelId} on ${name}`);
+    const task = TASKS[name];
+    const answers = new Map((await db.prediction.findMany({ where: { modelId, task: name, setupHash: e.setupHash, rowIndex: { lt: e.rows } }, select: { rowIndex: true, output: true } })).map((p) => [p.rowIndex, p.output]));
+    const rows: RowScore[] = [];
+    for await (const row of readBenchmark(e.benchmark, task, { to: e.rows })) {
+      if (!answers.has(row.index)) throw new Error(`demo: model ${modelId} has no prediction for ${name} row ${row.index} in run ${runId}`);
+      const output = answers.get(row.index);
+      // the table's tasks (VQA, multiple choice) have no F1, so the FoodSeg103 convention is moot
+      rows.push(task.scoreRow({ ...row.fields, ...(output !== null ? { pred: output } : {}) }, row.index, { f1Convention: 'sklearn>=1.3' }));
+    }
+    scored.set(name, rows);
+  }
+  return SCORE_COLUMNS.map((c) => new Map(scored.get(c.task)!.filter((r) => (r.kind ?? null) === c.kind && r.score !== null).map((r) => [r.index, r.score!])));
 }
 
 /** Both models' item scores, paired by row; the two must have answered the same rows. */
 function paired(base: Map<number, number>[], other: Map<number, number>[], what: string): PairedColumn[] {
   return SCORE_COLUMNS.map((c, i) => {
     const rows = [...base[i].keys()].sort((a, b) => a - b);
-    if (rows.length !== other[i].size || rows.some((r) => !other[i].has(r))) {
-      throw new Error(`demo: ${what} and the base scored different ${c.title} rows (${other[i].size} and ${rows.length}); their evaluations do not pair`);
-    }
+    const unpaired = rows.find((r) => !other[i].has(r)) ?? [...other[i].keys()].find((r) => !base[i].has(r));
+    if (unpaired !== undefined) throw new Error(`demo: ${what} and the base did not score the same ${c.title} rows (row ${unpaired} is scored for one only); their evaluations do not pair`);
     return { base: rows.map((r) => base[i].get(r)!), other: rows.map((r) => other[i].get(r)!) };
   });
 }
@@ -114,7 +120,9 @@ export async function comparisonRows(db: Db, arms: readonly { arm: Arm; workflow
     const outputs = (compose?.outputs ?? {}) as { withSyntheticTask?: number };
     const scores = await scoresOf(db, a.runId, adapted.id);
     const tasks = await taskAudit(db, a.runId);
-    const vsBase = pairedBootstrap(paired(await itemScoresOf(db, a.runId, base.id), await itemScoresOf(db, a.runId, adapted.id), a.arm.label));
+    const columns = paired(await itemScoresOf(db, a.runId, base.id), await itemScoresOf(db, a.runId, adapted.id), a.arm.label);
+    // a column with no rows (a benchmark without OPEN rows) has no score either: no interval then
+    const vsBase = columns.every((c) => c.base.length > 0) ? pairedBootstrap(columns) : undefined;
     rows.push({
       arm: a.arm.name,
       label: a.arm.label,
@@ -140,12 +148,14 @@ const signed = (x: number) => {
 
 export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string): string {
   const base = rows.find((r) => r.arm === 'base')?.average ?? null;
+  const interval = rows.find((r) => r.vsBase)?.vsBase;
+  const level = interval?.level ?? 0.95;
   const md = [
     '# adamllm demo: the method on the world, in miniature',
     '',
     note,
     '',
-    `| model | training set (rows, with a synthetic task) | ${SCORE_COLUMNS.map((c) => c.title).join(' | ')} | average | vs base | 95 % interval |`,
+    `| model | training set (rows, with a synthetic task) | ${SCORE_COLUMNS.map((c) => c.title).join(' | ')} | average | vs base | ${Math.round(100 * level)} % interval |`,
     `|---|---|${SCORE_COLUMNS.map(() => '---:').join('|')}|---:|---:|---:|`,
   ];
   for (const r of rows) {
@@ -154,7 +164,7 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[], note: string)
     const interval = r.vsBase ? `${signed(r.vsBase.low)} to ${signed(r.vsBase.high)}` : '';
     md.push(`| ${r.label} | ${set} | ${r.scores.map(pct).join(' | ')} | **${pct(r.average)}** | ${delta} | ${interval} |`);
   }
-  md.push('', 'The interval is a paired bootstrap over the benchmark\'s rows (2,000 resamples within each column): the spread that the draw of benchmark rows alone gives the difference, not the spread between training runs.');
+  if (interval) md.push('', `The interval is a paired bootstrap over the benchmark's rows (${interval.resamples.toLocaleString('en-US')} resamples within each column): the spread that the draw of benchmark rows alone gives the difference, not the spread between training runs.`);
   md.push('', 'Where each number comes from (every row is in Postgres; `node dist/cli/main.js runs show <workflow>` prints its run):', '');
   for (const r of rows) {
     const set = r.trainingSet ? `; training set artifact \`${r.trainingSet.id}\` (\`${r.trainingSet.uri}\`, sha256 ${r.trainingSet.sha256.slice(0, 12)})` : '';

@@ -68,8 +68,15 @@ export function pairedBootstrap(columns: readonly PairedColumn[], o: BootstrapOp
     stats[r] = sum / diffs.length;
   }
   stats.sort();
-  // nearest-rank percentiles: with 2,000 resamples the 2.5th is the 50th smallest
-  const at = (q: number) => stats[Math.min(resamples - 1, Math.max(0, Math.ceil(q * resamples) - 1))];
   const tail = (1 - level) / 2;
-  return { delta, low: at(tail), high: at(1 - tail), level, resamples };
+  return { delta, low: stats[nearestRankIndex(tail, resamples)], high: stats[nearestRankIndex(1 - tail, resamples)], level, resamples };
+}
+
+/**
+ * Where the q-th quantile of n sorted values is, by the nearest-rank rule (rank ⌈q·n⌉, 1-based):
+ * with 2,000 resamples the 2.5th percentile is the 50th smallest, the 97.5th the 1,950th. The
+ * epsilon keeps float noise from moving a rank: (1 − 0.95) / 2 · 2000 is 50.00000000000004.
+ */
+export function nearestRankIndex(q: number, n: number): number {
+  return Math.min(n, Math.max(1, Math.ceil(q * n - 1e-9))) - 1;
 }

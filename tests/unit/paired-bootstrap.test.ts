@@ -1,6 +1,6 @@
 // The paired, stratified bootstrap behind the demo table's "vs base" intervals
 // (core/eval/paired-bootstrap.ts).
-import { pairedBootstrap } from '../../core/eval/paired-bootstrap';
+import { nearestRankIndex, pairedBootstrap } from '../../core/eval/paired-bootstrap';
 
 const repeat = (n: number, x: number) => Array.from({ length: n }, () => x);
 
@@ -50,14 +50,27 @@ test('the 95 % interval of an accuracy difference is about ±1.96 standard error
 });
 
 test('the same seed gives the same interval; another seed a slightly different one', () => {
-  const base = Array.from({ length: 100 }, (_, i) => (i % 4 === 0 ? 100 : 0));
-  const other = Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? 100 : 0));
+  // scores that are not whole numbers, so two seeds' interval ends cannot coincide by rounding
+  const base = Array.from({ length: 100 }, (_, i) => ((i * 37) % 101) / 1.7);
+  const other = base.map((x, i) => x + ((i * 13) % 17) - 5.3);
   const a = pairedBootstrap([{ base, other }], { seed: 1 });
   expect(pairedBootstrap([{ base, other }], { seed: 1 })).toEqual(a);
   const b = pairedBootstrap([{ base, other }], { seed: 2 });
   expect(b.delta).toBe(a.delta);
   expect([b.low, b.high]).not.toEqual([a.low, a.high]);
-  expect(Math.abs(b.low - a.low)).toBeLessThan(2);
+  expect(Math.abs(b.low - a.low)).toBeLessThan(0.5);
+  expect(Math.abs(b.high - a.high)).toBeLessThan(0.5);
+});
+
+test('the ends are the nearest-rank 2.5th and 97.5th percentiles, whatever the float noise in (1 − level) / 2', () => {
+  const tail = (1 - 0.95) / 2; // 0.025000000000000022
+  expect(nearestRankIndex(tail, 2000)).toBe(49); // the 50th smallest
+  expect(nearestRankIndex(1 - tail, 2000)).toBe(1949); // the 1,950th
+  expect(nearestRankIndex(tail, 40)).toBe(0);
+  expect(nearestRankIndex(1 - tail, 40)).toBe(38);
+  expect(nearestRankIndex(0.5, 5)).toBe(2); // the median of 5
+  expect(nearestRankIndex(0, 10)).toBe(0);
+  expect(nearestRankIndex(1, 10)).toBe(9);
 });
 
 test('unpaired or empty columns and a bad level are refused with the reason', () => {

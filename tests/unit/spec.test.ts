@@ -91,6 +91,10 @@ test('train needs a base model; a "trained" evaluation target needs train in the
   expect(issues({ ...minimal, pipeline: ['ingest', 'export', 'evaluate'], stages: { evaluate } })).toEqual(['spec.stages.evaluate.models: {"backend": "trained"} needs train in the pipeline']);
   const ok = parseRunSpec({ ...minimal, pipeline: ['ingest', 'export', 'train', 'evaluate'], stages: { train: { baseModel: 'm' }, evaluate } });
   expect(ok.stages.train).toMatchObject({ finetuning: 'full', learningRate: 1e-5, epochs: 1, perDeviceBatchSize: 8, gradientAccumulationSteps: 2, warmupRatio: 0.1, weightDecay: 0.1, maxLength: 6144, imageMaxPixels: 262144, freezeVisionTower: true, seed: 42, onnx: 'auto' });
+  // numpy takes seeds up to 2³² − 1: a larger one is refused here, not when the trainer starts
+  const train = (seed: number) => issues({ ...minimal, pipeline: ['ingest', 'export', 'train'], stages: { train: { baseModel: 'm', seed } } });
+  expect(train(2 ** 32 - 1)).toEqual([]);
+  expect(train(2 ** 32)).toEqual([expect.stringMatching(/^spec\.stages\.train\.seed: /)]);
 });
 
 test('paper-scale train settings: defaults, gpus, and the trained target behind a server', () => {
