@@ -64,7 +64,8 @@ class OnnxBackend implements GenerateBackend {
           return;
         }
         ids.push(id);
-        const text = this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
+        // a model may stop at once (its first token a stop id): transformers.js refuses to decode no ids
+      const text = ids.length === 0 ? '' : this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
         if (text.length > sent.length && text.startsWith(sent) && !text.endsWith('\ufffd')) {
           onText(text.slice(sent.length));
           sent = text;
@@ -95,7 +96,8 @@ class OnnxBackend implements GenerateBackend {
     const ms = performance.now() - started;
     return ids2d(output).map((row, i) => {
       const { ids, finishReason } = cutAtStop(row.slice(width), stopSet, d.maxNewTokens);
-      const text = this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
+      // a model may stop at once (its first token a stop id): transformers.js refuses to decode no ids
+      const text = ids.length === 0 ? '' : this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
       return { text, finishReason, outputIds: ids, promptTokens: mask[i].reduce((a, b) => a + b, 0), completionTokens: ids.length + (finishReason === 'stop' ? 1 : 0), ms: ms / batch.length };
     });
   }

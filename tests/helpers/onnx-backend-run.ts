@@ -12,6 +12,9 @@ async function main(out: string): Promise<void> {
   const single = await lm.generate([{ prompt: text.prompts[0] }], neverStop);
   const batch = await lm.generate(text.prompts.map((prompt: string) => ({ prompt })), neverStop);
   const stop = await lm.generate([{ prompt: text.prompts[0] }], { maxNewTokens: 16, stopTokenIds: [text.generated_ids[0][2]] });
+  // the first generated token is a stop id: an empty answer, not an error
+  const streamed: string[] = [];
+  const stopAtOnce = await lm.generate([{ prompt: text.prompts[0] }], { maxNewTokens: 16, stopTokenIds: [text.generated_ids[0][0]] }, { onText: (t) => streamed.push(t) });
   const again = (await onnxBackend(path.join(out, 'qwen2-tiny'))) === lm;
 
   const vl = await onnxBackend(path.join(out, 'qwen2vl-tiny'));
@@ -19,7 +22,7 @@ async function main(out: string): Promise<void> {
   const prompt = `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>${v.text}<|im_end|>\n<|im_start|>assistant\n`;
   const image = await fs.readFile(path.join(out, 'reference_image.png'));
   const vision = await vl.generate([{ prompt, images: [image] }], { maxNewTokens: 16, stopTokenIds: [-1], keepSpecialTokens: true });
-  process.stdout.write(JSON.stringify({ identity: lm.identity, again, single, batch, stop, vision }));
+  process.stdout.write(JSON.stringify({ identity: lm.identity, again, single, batch, stop, stopAtOnce, streamed, vision }));
   await lm.dispose();
   await vl.dispose();
 }

@@ -18,6 +18,9 @@ test('greedy ids equal PyTorch for the text LM (single, left-padded batch) and Q
   expect(r.batch.map((x: { outputIds: number[] }) => x.outputIds)).toEqual(text.batch_generated_ids);
   // Stopping on the third generated token: two tokens of text, the stop token counted but not shown.
   expect(r.stop[0]).toMatchObject({ finishReason: 'stop', outputIds: text.generated_ids[0].slice(0, 2), completionTokens: 3 });
+  // A stop on the very first token is an empty answer (an adapted model may answer so), streamed as nothing.
+  expect(r.stopAtOnce[0]).toMatchObject({ text: '', finishReason: 'stop', outputIds: [], completionTokens: 1 });
+  expect(r.streamed).toEqual([]);
   const vl = reference['qwen2vl-tiny'];
   expect(r.vision[0].promptTokens).toBe(vl.prompt_ids.length);
   expect(r.vision[0].outputIds).toEqual(vl.generated_ids[0]);
