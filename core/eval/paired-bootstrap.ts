@@ -19,7 +19,7 @@ export interface PairedColumn {
 }
 
 export interface BootstrapOptions {
-  /** resamples (default 2,000: the interval's ends then move by ~0.1 point between seeds) */
+  /** resamples (default 2,000; the unit test sees the ends move by under 0.5 point between two seeds) */
   resamples?: number;
   /** coverage of the interval (default 0.95) */
   level?: number;
