@@ -18,17 +18,23 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
+/**
+ * transformers' `smart_resize` (qwen2_vl image processor), step for step: both sides rounded to
+ * the nearest multiple of factor (a side under factor / 2 rounds to 0; the area test below then
+ * scales it up), then scaled down into maxPixels (each side at least factor) or up into
+ * minPixels. Throws ImageSizeError where transformers raises.
+ */
 export function smartResize(height: number, width: number, minPixels = EVAL_MIN_PIXELS, maxPixels = EVAL_MAX_PIXELS, factor = QWEN2VL_FACTOR): { height: number; width: number } {
   if (!(height > 0 && width > 0)) throw new ImageSizeError(`image size ${width}x${height} is empty`);
   if (Math.max(height, width) / Math.min(height, width) > MAX_ASPECT_RATIO) {
     throw new ImageSizeError(`aspect ratio of ${width}x${height} exceeds ${MAX_ASPECT_RATIO}`);
   }
-  let h = Math.max(factor, roundHalfEven(height / factor) * factor);
-  let w = Math.max(factor, roundHalfEven(width / factor) * factor);
+  let h = roundHalfEven(height / factor) * factor;
+  let w = roundHalfEven(width / factor) * factor;
   if (h * w > maxPixels) {
     const beta = Math.sqrt((height * width) / maxPixels);
-    h = Math.floor(height / beta / factor) * factor;
-    w = Math.floor(width / beta / factor) * factor;
+    h = Math.max(factor, Math.floor(height / beta / factor) * factor);
+    w = Math.max(factor, Math.floor(width / beta / factor) * factor);
   } else if (h * w < minPixels) {
     const beta = Math.sqrt(minPixels / (height * width));
     h = Math.ceil((height * beta) / factor) * factor;

@@ -130,13 +130,16 @@ def validate_export(cfg, onnx_dir) -> int:
 
 
 def inspect(cfg, row: int) -> int:
-    from .data import Encoder, iter_rows
+    from .data import Encoder, ImageUnreadable, iter_rows
 
     found = next((r for i, r in iter_rows(cfg) if i == row), None)
     if found is None:
         raise TrainerError("config", f"inspect: the training set has no row {row}")
     enc = Encoder(cfg)
-    ex, reason = enc.encode(found)
+    try:
+        ex, reason = enc.encode(found)
+    except ImageUnreadable as e:  # training leaves such a row out (tokenized.py) rather than failing
+        ex, reason = None, f"{e.reason} ({e})"
     if ex is None:
         raise TrainerError("config", f"inspect: row {row} is left out of training: {reason}")
     ids = ex["input_ids"].tolist()

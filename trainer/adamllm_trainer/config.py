@@ -86,8 +86,17 @@ class TrainConfig:
              "writes tasks and then stops. completion: raw text rows {\"prompt\", \"completion\"} (the consistency judge, "
              "method.md 6): no chat template, the prompt is context, the completion and the tokenizer's eos after it carry the loss",
     )
-    image_max_pixels: int = setting(512 * 512, help="larger training images are downscaled (NEAREST) to at most this many pixels")
-    image_min_pixels: int = setting(32 * 32, help="smaller training images are upscaled to at least this many pixels")
+    image_max_pixels: int = setting(
+        512 * 512,
+        help="larger training images are downscaled (NEAREST) to at most this many pixels, as LLaMA-Factory's image_max_pixels "
+             "does: before the model's image processor, whose own bounds (preprocessor_config.json) then round the sides to "
+             "multiples of 28, so the grid may hold a few pixels more than this",
+    )
+    image_min_pixels: int = setting(
+        32 * 32,
+        help="smaller training images are upscaled (NEAREST) to about this many pixels (LLaMA-Factory's image_min_pixels); "
+             "then a side under 28 px is widened to 28 and a strip over 200:1 is cut to 180:1, as LLaMA-Factory does for Qwen2-VL",
+    )
     seed: int = setting(42, help="seeds torch, numpy and random; the data order is a function of (seed, epoch)")
     device: str = setting("auto", help="auto | cpu | cuda. auto: cuda when torch sees a GPU")
     precision: str = setting(

@@ -6,8 +6,10 @@ Qwen2-VL's chat format (the qwen2_vl template LLaMA-Factory trains it with): a d
 turn, user turns closed by `<|im_end|>\\n` and an open assistant header, then the assistant's
 content and `<|im_end|>\\n`. Only the assistant spans carry labels; everything else is -100.
 `<image>` becomes `<|vision_start|>`, one `<|image_pad|>` per merged patch, `<|vision_end|>`.
-Images are downscaled (NEAREST) to at most image_max_pixels as LLaMA-Factory does, then the
-model's own image processor sizes them. The completion sequence (a text-only judge) has rows
+Images are sized as LLaMA-Factory's Qwen2-VL plugin sizes them (regularize): scaled (NEAREST) to
+at most image_max_pixels and at least image_min_pixels, each side at least 28 px and the aspect
+ratio at most 200, then the model's own image processor (its preprocessor_config.json bounds)
+rounds them to its 28-px grid. The completion sequence (a text-only judge) has rows
 {"prompt", "completion"} and no chat format: the raw prompt as context, then the labelled
 completion and eos (Encoder.completion_ids).
 
@@ -29,7 +31,8 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 from .config import TrainConfig
 from .events import TrainerError
 
-TEMPLATE_VERSION = "qwen2vl-sft-v1"
+# v2: images sized as LLaMA-Factory does (regularize), not by the training bounds in the processor
+TEMPLATE_VERSION = "qwen2vl-sft-v2"
 COMPLETION_VERSION = "prompt-completion-eos-v1"
 SYSTEM = "You are a helpful assistant."
 END_OF_SYNTHESIS = "<|endoftext|>"
@@ -39,6 +42,7 @@ IGNORE = -100
 CUT_IMAGE = "longer than maxLength with the image cut"
 NO_LABEL = "no labelled token within maxLength"
 UNREADABLE = "image unreadable"
+UNPROCESSABLE = "image unprocessable"
 
 
 def check_row(i: int, row, sequence: str = "chat") -> None:
@@ -118,21 +122,55 @@ def image_path(cfg: TrainConfig, p: str) -> Path:
     return path
 
 
-def load_image(cfg: TrainConfig, p: str) -> Image.Image:
-    img = Image.open(image_path(cfg, p)).convert("RGB")
+# LLaMA-Factory's Qwen2-VL plugin: the processor's smart_resize refuses an aspect ratio over
+# MAX_RATIO (and older transformers a side under 28 px), so the plugin clamps before it does
+MIN_SIDE, MAX_RATIO, CLAMPED_RATIO = 28, 200, 180
+
+
+def _resized(img: Image.Image, w: int, h: int) -> Image.Image:
+    return img.resize((w, h), Image.Resampling.NEAREST)
+
+
+def regularize(img: Image.Image, max_pixels: int, min_pixels: int) -> Image.Image:
+    """The image LLaMA-Factory's Qwen2-VL plugin hands the image processor, step by step: scaled
+    to at most max_pixels, then to at least min_pixels (sides truncated to ints, so the area may
+    end a little outside the bounds), a side under 28 px widened to 28, and a strip longer than
+    200:1 cut to 180:1 along its short side. Only max(1, ...) on the downscale is ours: a
+    1-px-wide side would become 0, which PIL cannot resize to (LLaMA-Factory fails there)."""
     w, h = img.size
-    if w * h > cfg.image_max_pixels:
-        f = math.sqrt(cfg.image_max_pixels / (w * h))
-        img = img.resize((max(1, int(w * f)), max(1, int(h * f))), Image.Resampling.NEAREST)
+    if w * h > max_pixels:
+        f = math.sqrt(max_pixels / (w * h))
+        img = _resized(img, max(1, int(w * f)), max(1, int(h * f)))
     w, h = img.size
-    if w * h < cfg.image_min_pixels:
-        f = math.sqrt(cfg.image_min_pixels / (w * h))
-        img = img.resize((math.ceil(w * f), math.ceil(h * f)), Image.Resampling.NEAREST)
+    if w * h < min_pixels:
+        f = math.sqrt(min_pixels / (w * h))
+        img = _resized(img, int(w * f), int(h * f))
+    w, h = img.size
+    if min(w, h) < MIN_SIDE:
+        img = _resized(img, max(w, MIN_SIDE), max(h, MIN_SIDE))
+    w, h = img.size
+    if w / h > MAX_RATIO:
+        img = _resized(img, h * CLAMPED_RATIO, h)
+    w, h = img.size
+    if h / w > MAX_RATIO:
+        img = _resized(img, w, w * CLAMPED_RATIO)
     return img
 
 
+def load_image(cfg: TrainConfig, p: str) -> Image.Image:
+    return regularize(Image.open(image_path(cfg, p)).convert("RGB"), cfg.image_max_pixels, cfg.image_min_pixels)
+
+
 class ImageUnreadable(OSError):
-    pass
+    """A row's image cannot be used: the row is left out of training with `reason`."""
+
+    reason = UNREADABLE
+
+
+class ImageUnprocessable(ImageUnreadable):
+    """Decoded, but the image processor refuses it (its ValueError): left out, not fatal."""
+
+    reason = UNPROCESSABLE
 
 
 class Encoder:
@@ -142,17 +180,23 @@ class Encoder:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
         self.tok = AutoTokenizer.from_pretrained(cfg.base_model)
+        # the model's own bounds (preprocessor_config.json), as LLaMA-Factory leaves them: the
+        # training bounds act before it (regularize), so a grid may end a little above them
         self.proc = Qwen2VLImageProcessorPil.from_pretrained(cfg.base_model)
-        self.size = {"shortest_edge": cfg.image_min_pixels, "longest_edge": cfg.image_max_pixels}
         self.vision_end = self.tok.convert_tokens_to_ids("<|vision_end|>")
 
     def pixels(self, paths: list) -> dict | None:
         """pixel_values and image_grid_thw of a row's images, as the model takes them."""
+        if not paths:
+            return None
         try:
             images = [load_image(self.cfg, p) for p in paths]
-        except OSError as e:  # missing, truncated, not an image (PIL raises OSError subclasses)
+        except (OSError, Image.DecompressionBombError) as e:  # missing, truncated, not an image, too large to decode
             raise ImageUnreadable(str(e)) from e
-        return self.proc(images=images, return_tensors="pt", size=self.size) if images else None
+        try:
+            return self.proc(images=images, return_tensors="pt")
+        except (ValueError, ArithmeticError) as e:  # e.g. smart_resize's aspect-ratio check
+            raise ImageUnprocessable(f"{', '.join(map(str, paths))}: {e}") from e
 
     def completion_ids(self, row: dict) -> tuple:
         """(ids, labels) of a completion row: prompt ids, then completion ids and the eos.
@@ -175,7 +219,8 @@ class Encoder:
         return prompt + completion, [IGNORE] * len(prompt) + completion
 
     def encode(self, row: dict, with_pixels: bool = False) -> tuple:
-        """(example, None) or (None, reason why it is left out). Raises ImageUnreadable."""
+        """(example, None) or (None, reason why it is left out). Raises ImageUnreadable (or
+        ImageUnprocessable) for an image that cannot be used: its `reason` says which."""
         if self.cfg.sequence == "completion":
             ids, labels = self.completion_ids(row)
             if len(ids) > self.cfg.max_length:  # the end is cut: the prompt stays whole while it fits

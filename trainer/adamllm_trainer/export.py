@@ -18,7 +18,8 @@ from .config import TrainConfig, save_resolved
 from .data import Encoder, first_rows
 from .events import TrainerError, emit
 from .model import base_dtype, hf_model, is_fsdp
-from .onnx_export import export_vl, lift_text_config, mark_external
+from .hf_config import fix_config
+from .onnx_export import export_vl, mark_external
 
 WEIGHTS = (".safetensors", ".bin", ".pt", ".pth")
 
@@ -58,7 +59,7 @@ def save_hf(model, cfg: TrainConfig, dst: Path) -> None:
     model.to(dtype).save_pretrained(tmp, max_shard_size=cfg.export.max_shard_size)
     model.to(torch.float32)
     copy_base_files(Path(cfg.base_model), tmp)
-    lift_text_config(tmp)
+    fix_config(tmp)  # both config layouts: transformers 5, and rope_scaling/torch_dtype for vLLM
     shutil.rmtree(dst, ignore_errors=True)
     tmp.rename(dst)
 

@@ -18,7 +18,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from transformers import PreTrainedTokenizerFast, Qwen2VLConfig, Qwen2VLForConditionalGeneration
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-from .onnx_export import lift_text_config
+from .hf_config import fix_config
 
 SPECIAL_TOKENS = [
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
@@ -137,14 +137,15 @@ def processor_config(proc: Qwen2VLImageProcessorPil) -> dict:
 
 def save_hf_folder(model, hf_tok, folder: Path, processor=None) -> None:
     """HF save, then the fixes transformers.js needs: text settings at the top of config.json
-    (transformers 5.x nests them under text_config), a generation config that stops on
+    (transformers 5.x nests them under text_config; hf_config.py, which also writes the legacy
+    rope_scaling/torch_dtype fields vLLM reads), a generation config that stops on
     <|im_end|>/<|endoftext|>, and a preprocessor_config.json it understands."""
     model.generation_config.update(do_sample=False, eos_token_id=[
         hf_tok.convert_tokens_to_ids("<|im_end|>"), hf_tok.convert_tokens_to_ids("<|endoftext|>")],
         pad_token_id=hf_tok.pad_token_id, bos_token_id=None)
     model.save_pretrained(folder)
     save_tokenizer(hf_tok, folder)
-    lift_text_config(folder)
+    fix_config(folder)
     if processor is not None:
         (folder / "preprocessor_config.json").write_text(json.dumps(processor_config(processor), indent=2))
 

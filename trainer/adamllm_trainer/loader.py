@@ -74,7 +74,7 @@ class TokenizedSet(Dataset):
             try:
                 vision = self._encoder.pixels(paths)
             except ImageUnreadable as e:
-                raise TrainerError("runtime", f"training image of row {meta['rows'][j]} became unreadable after tokenization: {e}") from e
+                raise TrainerError("runtime", f"training image of row {meta['rows'][j]} became unusable after tokenization ({e.reason}): {e}") from e
             if vision["image_grid_thw"].tolist() != meta["grids"][j]:
                 raise TrainerError("runtime", f"training image of row {meta['rows'][j]} ({paths}) changed since tokenization; delete the cache folder {self.folder}")
             ex["pixel_values"] = vision["pixel_values"].float()

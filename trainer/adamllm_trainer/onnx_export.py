@@ -1,6 +1,6 @@
 """ONNX export in the transformers.js layout (Qwen2-VL: vision_encoder, embed_tokens,
-decoder_model_merged; text-only Qwen2: model.onnx), and the config.json fix transformers.js
-needs. Used by the trainer's export and by models/build_tiny_models.py."""
+decoder_model_merged; text-only Qwen2: model.onnx). Used by the trainer's export and by
+models/build_tiny_models.py; the config.json fixes transformers.js needs are in hf_config.py."""
 
 import json
 import os
@@ -10,18 +10,6 @@ import onnx
 import torch
 from transformers.models.qwen2_vl.modeling_qwen2_vl import (apply_rotary_pos_emb,
                                                             apply_rotary_pos_emb_vision, repeat_kv)
-
-
-def lift_text_config(folder: Path) -> None:
-    """transformers 5.x nests the text settings under text_config; transformers.js reads them
-    at the top of config.json."""
-    cfg = json.loads((folder / "config.json").read_text())
-    for key, value in cfg.get("text_config", {}).items():
-        if key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-                   "num_attention_heads", "num_key_value_heads", "head_dim", "rms_norm_eps",
-                   "max_position_embeddings", "bos_token_id", "eos_token_id", "pad_token_id"):
-            cfg.setdefault(key, value)
-    (folder / "config.json").write_text(json.dumps(cfg, indent=2))
 
 
 class VisionEncoder(torch.nn.Module):

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import TrainConfig
-from .data import IGNORE, UNREADABLE, Encoder, ImageUnreadable, image_path, iter_rows, settings_for_key
+from .data import IGNORE, Encoder, ImageUnreadable, image_path, iter_rows, settings_for_key
 from .events import TrainerError, emit
 
 CACHE_FORMAT = "shards-v2"
@@ -66,8 +66,8 @@ def _write_shard(folder: str, shard: int, rows: list) -> dict:
     for i, row in rows:
         try:
             ex, reason = _encoder.encode(row)
-        except ImageUnreadable as e:
-            meta["left_out"].append({"row": i, "reason": UNREADABLE, "detail": str(e)[:300]})
+        except ImageUnreadable as e:  # unreadable, or refused by the image processor: e.reason says which
+            meta["left_out"].append({"row": i, "reason": e.reason, "detail": str(e)[:300]})
             continue
         if ex is None:
             meta["left_out"].append({"row": i, "reason": reason})
