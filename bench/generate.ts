@@ -67,7 +67,7 @@ async function synthesisThroughput(model: string) {
 async function main(): Promise<void> {
   const out = path.join(projectRoot(), 'models', 'out');
   if (!fs.existsSync(path.join(out, 'reference_image.png'))) throw new Error('run `bash scripts/build-models.sh` first');
-  const never = { maxNewTokens: NEW, stopTokenIds: [-1] };
+  const never = { maxNewTokens: NEW, ignoreEos: true, stopTokenIds: [-1] };
   const lm = await onnxBackend(path.join(out, 'qwen2-tiny'), process.env.ADAMLLM_ONNX_DEVICE);
   const prompts = Array.from({ length: 8 }, (_, i) => ({ prompt: `Prompt number ${i}: the weather today is` }));
   const onnx: Record<string, number> = {};

@@ -17,6 +17,7 @@ import { upsertModel } from '../activities/model-registry/upsert-model';
 import { findRun } from './runs/queries';
 import { onnxBackend } from '../activities/inference/onnx-backend';
 import { createOpenAIServer } from '../activities/inference/openai-server';
+import { readServedFolder } from '../activities/inference/vllm-semantics';
 import { demo } from './commands/demo';
 import { ARMS, type ArmName } from './demo/arms';
 import { DEMO_SIZES } from './demo/sizes';
@@ -26,7 +27,8 @@ import { registerTrainModel } from './commands/train-model';
 import { migrate } from './stack/database';
 import { startStack } from './stack/dev-stack';
 import { DEFAULT_STATE_DIR, openClient, openDb } from './services';
-import { summary, watchRun } from './watch';
+import { EXIT_WAITING, exitCodeOf, summary, watchRun } from './watch';
+import type { RunProgress } from '../core/types';
 
 const program = new Command('adamllm')
   .description('Durable domain post-training for multimodal LLMs (AdaMLLM) on Temporal')
@@ -34,15 +36,12 @@ const program = new Command('adamllm')
 const stateDir = () => path.resolve(program.opts().stateDir as string);
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-/** The served folder's context length (its config's max_position_embeddings), when it says. */
-function contextLength(dir: string): number | undefined {
-  try {
-    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown; text_config?: { max_position_embeddings?: unknown } };
-    const n = c.max_position_embeddings ?? c.text_config?.max_position_embeddings;
-    return typeof n === 'number' ? n : undefined;
-  } catch {
-    return undefined;
-  }
+/** Prints a followed run's summary and returns the exit status that says how it stands. */
+function follow(p: RunProgress): number {
+  say(summary(p));
+  const code = exitCodeOf(p);
+  if (code === EXIT_WAITING) say(`the run waits for the operator (exit ${EXIT_WAITING}); \`adamllm watch ${p.workflowId}\` follows it again after a signal`);
+  return code;
 }
 
 program
@@ -106,7 +105,7 @@ program
   .command('start <spec>')
   .description('validate a run spec file and start a run (same as temporal workflow start)')
   .option('--workflow-id <id>', 'defaults to <domain>-<time>')
-  .option('--wait', 'follow the run until it ends')
+  .option('--wait', `follow the run until it ends (exit 0 succeeded, 1 failed) or a stage waits for the operator (exit ${EXIT_WAITING}, the run goes on waiting)`)
   .action(async (file: string, o) => {
     const spec = parseRunSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
     const { client, close } = await openClient(stateDir());
@@ -114,7 +113,7 @@ program
       const workflowId = o.workflowId ?? `${spec.domain}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       await client.workflow.start('adaptDomain', { taskQueue: TASK_QUEUES.workflow, workflowId, args: [spec] });
       say(`started ${workflowId}`);
-      if (o.wait) say(summary(await watchRun(client, workflowId, say)));
+      if (o.wait) process.exitCode = follow(await watchRun(client, workflowId, say, 500, { stopWhenWaiting: true }));
     } finally {
       await close();
     }
@@ -122,11 +121,11 @@ program
 
 program
   .command('watch <workflowId>')
-  .description('follow a run\'s progress until it ends')
+  .description(`follow a run's progress until it ends (exit 0 succeeded, 1 failed) or a stage waits for the operator (exit ${EXIT_WAITING})`)
   .action(async (workflowId: string) => {
     const { client, close } = await openClient(stateDir());
     try {
-      say(summary(await watchRun(client, workflowId, say)));
+      process.exitCode = follow(await watchRun(client, workflowId, say, 500, { stopWhenWaiting: true }));
     } finally {
       await close();
     }
@@ -143,7 +142,7 @@ program
     const backend = await onnxBackend(o.model, ZWorkerEnv.shape.ADAMLLM_ONNX_DEVICE.parse(process.env.ADAMLLM_ONNX_DEVICE)); // the worker schema's field alone: serve needs no database
     const root = path.resolve(o.model);
     const name = o.name ?? path.basename(root);
-    const server = createOpenAIServer(backend, name, { root, maxModelLen: contextLength(root) });
+    const server = createOpenAIServer(backend, name, await readServedFolder(root));
     server.listen(o.port, o.host, () => say(`serving ${name} (${backend.identity}) at http://${o.host}:${o.port}/v1`));
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

@@ -55,6 +55,15 @@ export async function watchRun(client: Client, workflowId: string, print: (s: st
   }
 }
 
+/** Exit status of `start --wait` and `watch` when the run waits for the operator (the run goes on waiting). */
+export const EXIT_WAITING = 3;
+
+/** 0 for a run that succeeded, EXIT_WAITING for one whose stage waits for the operator, 1 otherwise. */
+export function exitCodeOf(p: RunProgress): number {
+  if (p.status === 'succeeded') return 0;
+  return p.status === 'waiting' || p.stages.some((s) => s.status === 'failed_waiting') ? EXIT_WAITING : 1;
+}
+
 export function summary(p: RunProgress): string {
   const lines = [`run ${p.runId} (workflow ${p.workflowId}): ${p.status}`];
   for (const s of p.stages) {

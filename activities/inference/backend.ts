@@ -5,15 +5,28 @@ import type { ChatPrompt } from '../../core/chat/qwen2vl';
 
 export interface Decoding {
   maxNewTokens: number;
-  /** stop only on these token ids (the synthesizer stops on end-of-text, never on the turn end); default: the model's EOS ids */
+  /**
+   * Stop ids added to the model's own EOS ids: the stop set is the model's EOS ids (its
+   * tokenizer's and its generation config's) plus these, as vLLM builds it, unless `ignoreEos`.
+   */
   stopTokenIds?: number[];
   /** the same as token texts (e.g. "<|endoftext|>"), resolved with the model's own tokenizer */
   stopTokens?: string[];
   /** keep special tokens in the text (the synthesizer's output grammar is made of them) */
   keepSpecialTokens?: boolean;
-  /** do not stop on the model's own EOS ids, only on the stops above (vLLM `ignore_eos`): the
-   * released synthesizer's generation config lists the turn end, which must not stop it */
+  /**
+   * Leave the model's EOS ids out of the stop set, so only the stops above end generation (vLLM
+   * `ignore_eos`). The synthesizers need it: their EOS ids include the turn end they write
+   * between questions (Qwen2-VL's `<|im_end|>`, Llama-3's `<|eot_id|>`).
+   */
   ignoreEos?: boolean;
+  /** a repetition penalty (HF's): the stages never set one (method.md: greedy, no penalty); `adamllm serve` passes on what a request or its folder asks */
+  repetitionPenalty?: number;
+}
+
+/** The ids that end generation: the model's EOS ids unless `ignoreEos`, plus the request's stops. */
+export function stopSet(d: Decoding, modelEos: readonly number[], tokenId: (text: string) => number): Set<number> {
+  return new Set([...(d.ignoreEos ? [] : modelEos), ...(d.stopTokenIds ?? []), ...(d.stopTokens ?? []).map(tokenId)]);
 }
 
 /**
@@ -41,13 +54,18 @@ export interface GenerateRequest {
 }
 
 /**
- * The server refused this one request (an HTTP 4xx other than 429): its input is at fault, not
- * the server, so asking again cannot help. The item fails with this reason; its shard goes on.
+ * The server refused this one request (an HTTP 4xx other than 429, or the same 500 on every
+ * try): its input is at fault, not the server, so asking again cannot help. The item fails with
+ * this reason; its shard goes on.
  */
 export class RequestRejected extends Error {
   constructor(
-    /** "context overflow" or "rejected": the first word of the item's failure reason */
-    readonly kind: 'context overflow' | 'rejected',
+    /**
+     * The first words of the item's failure reason: "context overflow", "rejected", or "server
+     * error" (the same HTTP 500 on every try: the server fails on this input, as llama.cpp's does
+     * on some images, and asking again cannot help)
+     */
+    readonly kind: 'context overflow' | 'rejected' | 'server error',
     readonly status: number,
     readonly serverMessage: string,
   ) {
@@ -111,6 +129,8 @@ export interface GenerateBackend {
   readonly mode: 'batch' | 'concurrent';
   /** A request the server refuses rejects with RequestRejected; anything else that rejects is the backend's fault. */
   generate(batch: GenerateRequest[], d: Decoding, o?: GenerateOptions): Promise<GenerateResult[]>;
+  /** the model's ids for a text, no special tokens added (in-process models: `adamllm serve` answers /tokenize with it) */
+  tokenize?(text: string): Promise<number[]>;
   dispose(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { folderRevision } from '../model-registry/upsert-model';
-import { cutAtStop, imageBytes, type Decoding, type GenerateBackend, type GenerateOptions, type GenerateRequest, type GenerateResult } from './backend';
+import { cutAtStop, imageBytes, stopSet, type Decoding, type GenerateBackend, type GenerateOptions, type GenerateRequest, type GenerateResult } from './backend';
 
 type Transformers = typeof import('@huggingface/transformers');
 // Loaded on first use: only workers that run models pay for onnxruntime.
@@ -17,6 +17,25 @@ interface Tensorish {
 }
 
 const ids2d = (t: Tensorish): number[][] => (t.tolist() as unknown[][]).map((row) => row.map(Number));
+
+/**
+ * transformers.js starts every generate() from the folder's generation_config.json (a released
+ * Qwen2-VL's says repetition_penalty 1.05): these override whatever in it would change a plain
+ * greedy decode, so the folder decides only the EOS ids (models/generation_config.js in
+ * @huggingface/transformers lists the fields).
+ */
+const PLAIN_GREEDY = {
+  do_sample: false,
+  num_beams: 1,
+  no_repeat_ngram_size: 0,
+  min_length: 0,
+  min_new_tokens: null,
+  bad_words_ids: null,
+  suppress_tokens: null,
+  begin_suppress_tokens: null,
+  forced_bos_token_id: null,
+  forced_eos_token_id: null,
+} as const;
 
 class OnnxBackend implements GenerateBackend {
   readonly mode = 'batch';
@@ -77,7 +96,7 @@ class OnnxBackend implements GenerateBackend {
 
   private async run(batch: GenerateRequest[], d: Decoding, onText?: (delta: string) => void): Promise<GenerateResult[]> {
     const started = performance.now();
-    const stop = d.stopTokens?.length ? d.stopTokens.map((t) => this.tokenId(t)) : d.stopTokenIds?.length ? d.stopTokenIds : this.eos;
+    const stops = stopSet(d, this.eos, (t) => this.tokenId(t));
     let inputs: Record<string, Tensorish>;
     if (this.kind === 'vision-language') {
       const r = batch[0];
@@ -90,16 +109,19 @@ class OnnxBackend implements GenerateBackend {
     }
     const width = inputs.input_ids.dims[1];
     const mask = ids2d(inputs.attention_mask);
-    const stopSet = new Set(stop);
-    const streamer = onText ? this.streamer(stopSet, d, onText) : undefined;
-    const output = (await this.model.generate({ ...inputs, max_new_tokens: d.maxNewTokens, do_sample: false, eos_token_id: stop, pad_token_id: this.eos[0], streamer })) as Tensorish;
+    const streamer = onText ? this.streamer(stops, d, onText) : undefined;
+    const output = (await this.model.generate({ ...inputs, max_new_tokens: d.maxNewTokens, ...PLAIN_GREEDY, repetition_penalty: d.repetitionPenalty ?? 1, eos_token_id: [...stops], pad_token_id: this.eos[0], streamer })) as Tensorish;
     const ms = performance.now() - started;
     return ids2d(output).map((row, i) => {
-      const { ids, finishReason } = cutAtStop(row.slice(width), stopSet, d.maxNewTokens);
+      const { ids, finishReason } = cutAtStop(row.slice(width), stops, d.maxNewTokens);
       // a model may stop at once (its first token a stop id): transformers.js refuses to decode no ids
       const text = ids.length === 0 ? '' : this.processor.tokenizer.decode(ids, { skip_special_tokens: !d.keepSpecialTokens, clean_up_tokenization_spaces: false });
       return { text, finishReason, outputIds: ids, promptTokens: mask[i].reduce((a, b) => a + b, 0), completionTokens: ids.length + (finishReason === 'stop' ? 1 : 0), ms: ms / batch.length };
     });
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return this.processor.tokenizer.encode(text, { add_special_tokens: false });
   }
 
   /** The id of a special token's text; refuses text that is not a single token. */
@@ -139,16 +161,18 @@ async function load(dir: string, deviceName: string): Promise<GenerateBackend> {
   const name = path.basename(dir);
   const config = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as { model_type?: string };
   const gen = JSON.parse(await fs.readFile(path.join(dir, 'generation_config.json'), 'utf8').catch(() => '{}')) as { eos_token_id?: number | number[] };
-  const eos = ([] as number[]).concat(gen.eos_token_id ?? []);
+  // the model's EOS ids as vLLM collects them: the generation config's list and the tokenizer's own
+  const genEos = ([] as number[]).concat(gen.eos_token_id ?? []);
+  const withTokenizerEos = (tok: { eos_token_id?: number | null }) => [...new Set([...genEos, ...(typeof tok.eos_token_id === 'number' ? [tok.eos_token_id] : [])])];
   const device = deviceName as 'cpu';
   const identity = await folderRevision('onnx', dir);
   if (config.model_type === 'qwen2_vl') {
     const processor = await t.AutoProcessor.from_pretrained(name);
     const model = await t.Qwen2VLForConditionalGeneration.from_pretrained(name, { dtype: 'fp32', device });
-    return new OnnxBackend(identity, 'vision-language', model as never, processor as never, eos, t);
+    return new OnnxBackend(identity, 'vision-language', model as never, processor as never, withTokenizerEos((processor as { tokenizer: { eos_token_id?: number } }).tokenizer), t);
   }
   const tokenizer = await t.AutoTokenizer.from_pretrained(name);
   const model = await t.AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', device });
   const asProcessor = Object.assign(async () => ({}), { tokenizer }) as never;
-  return new OnnxBackend(identity, 'text', model as never, asProcessor, eos, t);
+  return new OnnxBackend(identity, 'text', model as never, asProcessor, withTokenizerEos(tokenizer as { eos_token_id?: number }), t);
 }

@@ -1,9 +1,15 @@
 // The openai backend: any OpenAI-compatible endpoint with image inputs (vLLM, SGLang, llama.cpp
 // server, Ollama, `adamllm serve`). The server batches on its own, so callers send every request
 // at once and this process's limiter for the endpoint bounds what is in flight. A request the
-// server refuses (4xx) is that item's failure; 429, 5xx, timeouts and network errors are retried
-// with backoff; the API key is read from the environment at call time and goes nowhere but the
-// Authorization header.
+// server refuses (4xx), or fails with the same 500 every time, is that item's failure; 429, other
+// 5xx, timeouts and network errors are retried with backoff; the API key is read from the
+// environment at call time and goes nowhere but the Authorization header.
+//
+// Every request states what the method needs instead of leaving it to the server: vLLM fills
+// each unset sampling field from the served folder's generation_config.json (Qwen2-VL
+// checkpoints carry repetition_penalty 1.05) and adds the model's EOS ids to the stop set unless
+// ignore_eos, so greedy decoding, neutral penalties, the stop ids and the special-token handling
+// are all sent explicitly.
 import { ErrorTypes } from '../../core/errors';
 import type { ChatTurn } from '../../core/chat/qwen2vl';
 import { failure } from '../errors';
@@ -12,6 +18,8 @@ import { endpointLimiter, type Limiter } from './endpoint-limiter';
 
 /** What the server says about the weights behind the name (vLLM's /v1/models card). */
 export interface ServedModel {
+  /** who the card says serves it (vLLM writes "vllm", `adamllm serve` "adamllm", llama.cpp's server "me") */
+  ownedBy?: string;
   /** vLLM: the path or hub id the server was started with */
   root?: string;
   /** vLLM: the context length */
@@ -41,6 +49,14 @@ export interface OpenAIBackendOptions {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Plain greedy decoding with no penalty, stated field by field: vLLM takes every field a request
+ * leaves unset from the served generation_config.json (vllm/config/model.py,
+ * get_diff_sampling_param), so leaving them out would decode with the checkpoint's own settings.
+ * top_k -1 is "all tokens" in vLLM, SGLang and llama.cpp alike.
+ */
+export const GREEDY = { temperature: 0, top_p: 1, top_k: -1, min_p: 0, repetition_penalty: 1, presence_penalty: 0, frequency_penalty: 0 } as const;
 
 function sniffMime(b: Uint8Array): string {
   if (b[0] === 0x89 && b[1] === 0x50) return 'image/png';
@@ -99,6 +115,8 @@ export class OpenAIBackend implements GenerateBackend {
   private readonly url: string;
   readonly limiter: Limiter;
 
+  private readonly stopIds = new Map<string, Promise<number | undefined>>();
+
   constructor(private readonly o: OpenAIBackendOptions) {
     this.url = trimUrl(o.baseUrl);
     this.identity = endpointIdentity(o.baseUrl, o.model, o.served, o.revision);
@@ -118,13 +136,14 @@ export class OpenAIBackend implements GenerateBackend {
   private async servedModel(): Promise<ServedModel> {
     const res = await this.send('GET', 'models');
     if (res === 'no-route') return {};
-    const cards = ((res as { data?: unknown }).data ?? []) as { id?: unknown; root?: unknown; max_model_len?: unknown; revision?: unknown }[];
+    const cards = ((res as { data?: unknown }).data ?? []) as { id?: unknown; owned_by?: unknown; root?: unknown; max_model_len?: unknown; revision?: unknown }[];
     const card = Array.isArray(cards) ? cards.find((c) => c.id === this.o.model) : undefined;
     if (!card) {
       const names = Array.isArray(cards) ? cards.map((c) => String(c.id)).join(', ') : '';
       throw failure(ErrorTypes.InvalidInput, `${this.url} does not serve model "${this.o.model}" (it serves: ${names || 'nothing'}); fix the spec's model name or the server`);
     }
     return {
+      ...(typeof card.owned_by === 'string' ? { ownedBy: card.owned_by } : {}),
       ...(typeof card.root === 'string' ? { root: card.root } : {}),
       ...(typeof card.max_model_len === 'number' ? { maxModelLen: card.max_model_len } : {}),
       ...(typeof card.revision === 'string' ? { serverRevision: card.revision } : {}),
@@ -140,14 +159,17 @@ export class OpenAIBackend implements GenerateBackend {
   /** Chat requests go to /chat/completions; a raw text prompt (the judge's base LM) to /completions. */
   private async one(r: GenerateRequest, d: Decoding, signal?: AbortSignal): Promise<GenerateResult> {
     if (!r.chat && r.images?.length) throw new Error('the openai backend needs image requests as chat messages (GenerateRequest.chat)');
+    const stops = await this.stopsOf(d);
     const common = {
       model: this.o.model,
       max_tokens: d.maxNewTokens,
-      temperature: 0,
+      ...GREEDY,
       skip_special_tokens: !d.keepSpecialTokens,
+      // the method decodes as the HF fast tokenizers do: no spaces put around special tokens
+      spaces_between_special_tokens: false,
       ...(d.ignoreEos ? { ignore_eos: true } : {}),
-      ...(d.stopTokenIds?.length ? { stop_token_ids: d.stopTokenIds } : {}),
-      ...(d.stopTokens?.length ? { stop: d.stopTokens } : {}),
+      ...(stops.ids.length ? { stop_token_ids: stops.ids } : {}),
+      ...(stops.texts.length ? { stop: stops.texts } : {}),
     };
     // Images are loaded here, inside the limiter's slot: memory holds only what is in flight.
     const body = r.chat
@@ -156,6 +178,7 @@ export class OpenAIBackend implements GenerateBackend {
           messages: await toOpenAIMessages(r.chat.messages, r.images ?? [], this.o.localMedia ?? false),
           add_generation_prompt: r.chat.addGenerationPrompt,
           continue_final_message: r.chat.continueFinalMessage,
+          ...(r.chat.addSpecialTokens !== undefined ? { add_special_tokens: r.chat.addSpecialTokens } : {}),
         }
       : { ...common, prompt: r.prompt };
     const started = performance.now();
@@ -174,6 +197,41 @@ export class OpenAIBackend implements GenerateBackend {
   }
 
   /**
+   * The decoding's stops as the server takes them: token texts become ids through the server's
+   * own tokenizer (vLLM's /tokenize), once per text, so a stop is exact whatever the vocabulary;
+   * a server without /tokenize gets them as stop strings (they match only in text that keeps
+   * special tokens).
+   */
+  private async stopsOf(d: Decoding): Promise<{ ids: number[]; texts: string[] }> {
+    const ids = [...(d.stopTokenIds ?? [])];
+    const texts: string[] = [];
+    for (const t of d.stopTokens ?? []) {
+      if (!this.stopIds.has(t)) this.stopIds.set(t, this.tokenIdOf(t));
+      this.stopIds.get(t)!.catch(() => this.stopIds.delete(t)); // a failed look-up is asked again next time
+      const id = await this.stopIds.get(t)!;
+      if (id === undefined) texts.push(t);
+      else ids.push(id);
+    }
+    return { ids, texts };
+  }
+
+  private async tokenIdOf(text: string): Promise<number | undefined> {
+    let res: unknown;
+    try {
+      res = await this.send('POST', '../tokenize', { model: this.o.model, prompt: text, add_special_tokens: false });
+    } catch (e) {
+      if (e instanceof RequestRejected) return undefined; // a /tokenize of another shape (llama.cpp's takes `content`)
+      throw e;
+    }
+    const tokens = (res as { tokens?: unknown }).tokens;
+    if (res === 'no-route' || !Array.isArray(tokens)) return undefined;
+    if (tokens.length !== 1 || typeof tokens[0] !== 'number') {
+      throw failure(ErrorTypes.InvalidInput, `${this.identity}: stop token ${JSON.stringify(text)} is not one token of the served model (its tokenizer gives ${JSON.stringify(tokens)}): this is not the model family the prompt format expects`);
+    }
+    return tokens[0];
+  }
+
+  /**
    * One call with retries. Returns the parsed JSON body, or 'no-route' for a GET the server does
    * not know (404/405). Throws RequestRejected for a 4xx that is this request's fault, a
    * non-retryable failure for an endpoint fault (401/403/404), and a plain error when the retries
@@ -185,11 +243,15 @@ export class OpenAIBackend implements GenerateBackend {
     const timeoutMs = this.o.timeoutMs ?? 600_000;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     let backoff = this.o.retryDelayMs ?? 500;
+    // a 500 with the same message on every try is the input's fault, not the server's state
+    const errors500 = new Set<string>();
+    let only500 = true;
+    const url = new URL(route, `${this.url}/`).toString();
     for (let attempt = 0; ; attempt++) {
       let retryable: string;
       let wait = backoff * (0.5 + Math.random() / 2); // jitter: retries from many requests do not arrive in step
       try {
-        const res = await fetch(`${this.url}/${route}`, {
+        const res = await fetch(url, {
           method,
           headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) },
           body: payload,
@@ -197,18 +259,24 @@ export class OpenAIBackend implements GenerateBackend {
         });
         if (res.ok) return await res.json();
         const message = serverMessage(await res.text());
-        if (method === 'GET' && (res.status === 404 || res.status === 405)) return 'no-route';
+        if ((method === 'GET' || route.startsWith('../')) && (res.status === 404 || res.status === 405)) return 'no-route';
         if (ENDPOINT_FAULTS.has(res.status)) throw failure(ErrorTypes.InvalidInput, `${this.identity}: HTTP ${res.status} on ${route}: ${message}`);
         if (res.status !== 429 && res.status !== 408 && res.status < 500) throw new RequestRejected(CONTEXT_OVERFLOW.test(message) ? 'context overflow' : 'rejected', res.status, message);
         retryable = `HTTP ${res.status}: ${message}`;
+        if (res.status === 500) errors500.add(message);
+        else only500 = false;
         const after = Number(res.headers.get('retry-after'));
         if (after > 0) wait = Math.min(after * 1000, MAX_BACKOFF_MS);
       } catch (e) {
         if (e instanceof RequestRejected || (e as { type?: string }).type === ErrorTypes.InvalidInput) throw e;
         if (signal?.aborted) throw e;
         retryable = (e as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs / 1000} s` : `network error: ${(e as Error).message}`;
+        only500 = false;
       }
-      if (attempt >= retries) throw new Error(`${this.identity}: gave up after ${attempt + 1} tries (${retryable})`);
+      if (attempt >= retries) {
+        if (method === 'POST' && only500 && errors500.size === 1 && attempt > 0) throw new RequestRejected('server error', 500, `${[...errors500][0]} (the same on all ${attempt + 1} tries)`);
+        throw new Error(`${this.identity}: gave up after ${attempt + 1} tries (${retryable})`);
+      }
       await new Promise((r) => setTimeout(r, wait));
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }

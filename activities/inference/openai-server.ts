@@ -1,12 +1,15 @@
-// `adamllm serve`: a local model behind an OpenAI-compatible chat-completions endpoint, so one
-// worker's model can serve others and the openai backend is tested against a real server.
-// Messages render with the Qwen2-VL chat format; the vLLM request extensions the method needs
-// are honoured: add_generation_prompt, continue_final_message, skip_special_tokens, stop_token_ids.
-// It answers as OpenAI clients expect: `stream: true` gets server-sent chunks ending with
+// `adamllm serve`: a local model behind an OpenAI-compatible endpoint, so one worker's model can
+// serve others, and the stand-in the openai backend is tested against. It answers as vLLM does
+// (vllm-semantics.ts names the vLLM source each rule mirrors): messages are rendered with the
+// served folder's own chat template; unset sampling fields come from its generation_config.json;
+// the stop set holds the model's EOS ids unless ignore_eos; add_special_tokens, continue_final_
+// message and the image placeholders behave as there; /tokenize answers in vLLM's shape. It
+// decodes greedily only, and refuses what it cannot do (sampling, presence or frequency
+// penalties) instead of ignoring it. `stream: true` gets server-sent chunks ending with
 // `data: [DONE]`, another model name a 404, and every error OpenAI's {"error": {…}} shape.
 import http from 'node:http';
-import { renderQwen2VL, type ChatPart, type ChatTurn } from '../../core/chat/qwen2vl';
-import type { GenerateBackend, GenerateResult } from './backend';
+import type { Decoding, GenerateBackend, GenerateResult } from './backend';
+import { checkChatRequest, checkPlaceholders, effectiveSampling, renderChat, VllmBadRequest, withSpecialTokens, type ServedFolder, type TemplateMessage } from './vllm-semantics';
 
 interface OpenAIContentPart {
   type: string;
@@ -33,7 +36,7 @@ class BadRequest extends HttpError {
 }
 
 function errorBody(e: unknown): { status: number; body: unknown } {
-  const h = e instanceof HttpError ? e : null;
+  const h = e instanceof HttpError ? e : e instanceof VllmBadRequest ? new BadRequest(e.message) : null;
   const status = h?.status ?? 500;
   const type = status < 500 ? 'invalid_request_error' : 'server_error';
   return { status, body: { error: { message: (e as Error).message, type, param: h?.param ?? null, code: h?.code ?? null } } };
@@ -45,25 +48,25 @@ function decodeDataUrl(url: string): Uint8Array {
   return Buffer.from(m[1], 'base64');
 }
 
-/** OpenAI messages → our chat turns and the images in order of appearance. */
-export function fromOpenAIMessages(messages: unknown): { turns: ChatTurn[]; images: Uint8Array[] } {
+/** OpenAI messages → messages as vLLM hands them to a chat template (parts), and the images in order. */
+export function fromOpenAIMessages(messages: unknown): { messages: TemplateMessage[]; images: Uint8Array[] } {
   if (!Array.isArray(messages) || messages.length === 0) throw new BadRequest('messages must be a non-empty array');
   const images: Uint8Array[] = [];
-  const turns = messages.map((m: { role?: unknown; content?: unknown }, i) => {
+  const out = messages.map((m: { role?: unknown; content?: unknown }, i): TemplateMessage => {
     if (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant') throw new BadRequest(`messages[${i}].role must be system, user or assistant`);
-    if (typeof m.content === 'string') return { role: m.role, content: m.content } as ChatTurn;
+    if (typeof m.content === 'string') return { role: m.role, content: m.content };
     if (!Array.isArray(m.content)) throw new BadRequest(`messages[${i}].content must be text or a list of parts`);
-    const parts: ChatPart[] = (m.content as OpenAIContentPart[]).map((p, j) => {
-      if (p.type === 'text' && typeof p.text === 'string') return { type: 'text', text: p.text };
+    const parts = (m.content as OpenAIContentPart[]).map((p, j) => {
+      if (p.type === 'text' && typeof p.text === 'string') return { type: 'text' as const, text: p.text };
       if (p.type === 'image_url' && typeof p.image_url?.url === 'string') {
         images.push(decodeDataUrl(p.image_url.url));
-        return { type: 'image', index: images.length - 1 };
+        return { type: 'image' as const };
       }
       throw new BadRequest(`messages[${i}].content[${j}] must be a text or image_url part`);
     });
-    return { role: m.role, content: parts } as ChatTurn;
+    return { role: m.role, content: parts };
   });
-  return { turns, images };
+  return { messages: out, images };
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -78,23 +81,54 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 
 type Body = Record<string, unknown>;
 
-function decodingOf(body: Body) {
-  const max = body.max_completion_tokens ?? body.max_tokens;
+/**
+ * The decoding a request gets, after vLLM's fill-in from the folder's generation_config.json.
+ * Greedy only: a temperature that is not 0 after the fill-in (vLLM's default is 1.0) is refused,
+ * as are presence and frequency penalties; a repetition penalty is applied.
+ */
+function decodingOf(body: Body, folder: ServedFolder): Decoding {
+  const s = effectiveSampling(body, folder.generation);
+  if (s.temperature !== 0) {
+    const why = body.temperature === undefined || body.temperature === null ? ` (unset in the request: ${folder.generation.temperature !== undefined ? "the model's generation_config.json" : "vLLM's default"} gives ${s.temperature})` : '';
+    throw new BadRequest(`only greedy decoding (temperature 0) is served; temperature is ${s.temperature}${why}`, 'temperature');
+  }
+  if (s.presence_penalty !== 0 || s.frequency_penalty !== 0) throw new BadRequest('presence_penalty and frequency_penalty are not served (0 only)', 'presence_penalty');
   return {
-    maxNewTokens: typeof max === 'number' ? max : 256,
+    // vLLM's default is the rest of the context; this server's is shorter, for a CPU
+    maxNewTokens: s.max_tokens ?? 256,
     stopTokenIds: Array.isArray(body.stop_token_ids) ? (body.stop_token_ids as number[]) : undefined,
+    // stop strings are matched as single tokens here (vLLM matches text; the same for a special token kept in the text)
     stopTokens: Array.isArray(body.stop) ? (body.stop as string[]) : typeof body.stop === 'string' ? [body.stop] : undefined,
     keepSpecialTokens: body.skip_special_tokens === false,
+    ignoreEos: body.ignore_eos === true,
+    ...(s.repetition_penalty !== 1 ? { repetitionPenalty: s.repetition_penalty } : {}),
   };
 }
 
-function promptOf(body: Body, chat: boolean): { prompt: string; images?: Uint8Array[] } {
+/** The prompt text the model reads, and the images: chat rendered with the folder's template. */
+function promptOf(body: Body, chat: boolean, folder: ServedFolder): { prompt: string; images?: Uint8Array[] } {
   if (chat) {
-    const { turns, images } = fromOpenAIMessages(body.messages);
-    return { prompt: renderQwen2VL({ messages: turns, addGenerationPrompt: body.add_generation_prompt !== false, continueFinalMessage: body.continue_final_message === true }), images };
+    checkChatRequest(body);
+    const { messages, images } = fromOpenAIMessages(body.messages);
+    const rendered = renderChat(folder, messages, { addGenerationPrompt: body.add_generation_prompt !== false, continueFinalMessage: body.continue_final_message === true });
+    const prompt = withSpecialTokens(folder, rendered, body.add_special_tokens === true);
+    checkPlaceholders(folder, prompt, images.length);
+    return { prompt, images };
   }
   if (typeof body.prompt !== 'string') throw new BadRequest('prompt must be a string', 'prompt');
-  return { prompt: body.prompt };
+  return { prompt: withSpecialTokens(folder, body.prompt, body.add_special_tokens !== false) };
+}
+
+/**
+ * POST /tokenize as vLLM answers it (vllm/entrypoints/serve/tokenize/serving.py): a prompt, or
+ * messages rendered as for chat (add_special_tokens false and add_generation_prompt true unless
+ * said), as the model's ids.
+ */
+async function tokenizeAnswer(body: Body, backend: GenerateBackend, folder: ServedFolder) {
+  if (!backend.tokenize) throw new HttpError(404, 'this model has no tokenizer to ask');
+  const text = body.messages !== undefined ? promptOf({ add_special_tokens: false, ...body }, true, folder).prompt : promptOf(body, false, folder).prompt;
+  const tokens = await backend.tokenize(text);
+  return { count: tokens.length, max_model_len: folder.maxModelLen ?? null, tokens, token_strs: null };
 }
 
 const usageOf = (r: GenerateResult) => ({ prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens });
@@ -136,25 +170,18 @@ async function streamAnswer(res: http.ServerResponse, head: { id: string; create
   if (!res.destroyed) res.end('data: [DONE]\n\n');
 }
 
-/** What the model card says about the weights, as vLLM's does: clients build the model's identity from it. */
-export interface ServedModelInfo {
-  /** the folder served (vLLM: the model path or hub id it was started with) */
-  root?: string;
-  /** the context length (vLLM: max_model_len) */
-  maxModelLen?: number;
-}
-
-export function createOpenAIServer(backend: GenerateBackend, modelName: string, info: ServedModelInfo = {}): http.Server {
+export function createOpenAIServer(backend: GenerateBackend, modelName: string, folder: ServedFolder): http.Server {
   let counter = 0;
-  // `revision` is ours, not vLLM's: the content hash of the served folder, so a client can tell a
-  // retrained folder at the same path from the old one (vLLM's root alone cannot).
+  // As vLLM's card, plus `revision` (ours): the content hash of the served folder, so a client can
+  // tell a retrained folder at the same path from the old one (vLLM's root alone cannot).
   const modelCard = {
     id: modelName,
     object: 'model',
     created: Math.floor(Date.now() / 1000),
     owned_by: 'adamllm',
-    ...(info.root ? { root: info.root } : {}),
-    ...(info.maxModelLen ? { max_model_len: info.maxModelLen } : {}),
+    root: folder.root,
+    parent: null,
+    ...(folder.maxModelLen ? { max_model_len: folder.maxModelLen } : {}),
     revision: backend.identity,
   };
   return http.createServer((req, res) => {
@@ -171,16 +198,20 @@ export function createOpenAIServer(backend: GenerateBackend, modelName: string, 
           if (id !== modelName) throw notFound(id, modelName);
           return send(200, modelCard);
         }
+        if (req.method === 'POST' && url === '/tokenize') {
+          const body = await readJson(req);
+          if (body.model !== undefined && body.model !== modelName) throw notFound(String(body.model), modelName);
+          return send(200, await tokenizeAnswer(body, backend, folder));
+        }
         const chat = url === '/v1/chat/completions';
         if (req.method !== 'POST' || !(chat || url === '/v1/completions')) throw new HttpError(404, `Invalid URL (${req.method} ${req.url})`);
         const body = await readJson(req);
-        if (body.temperature !== undefined && body.temperature !== null && body.temperature !== 0) throw new BadRequest('only greedy decoding (temperature 0) is served', 'temperature');
         if (body.n !== undefined && body.n !== null && body.n !== 1) throw new BadRequest('only n = 1 is served', 'n');
         // As vLLM: the request is validated first (400), then its model: none means the served
         // one, another is a 404.
+        const decoding = decodingOf(body, folder);
         if (body.model !== undefined && body.model !== modelName) throw notFound(String(body.model), modelName);
-        const request = promptOf(body, chat);
-        const decoding = decodingOf(body);
+        const request = promptOf(body, chat, folder);
         const head = { id: `${chat ? 'chatcmpl' : 'cmpl'}-${++counter}`, created: Math.floor(Date.now() / 1000), model: modelName };
         if (body.stream === true) {
           return await streamAnswer(res, head, chat, body, async (onText) => (await backend.generate([request], decoding, { onText }))[0]);

@@ -8,7 +8,7 @@ async function main(out: string): Promise<void> {
   const reference = JSON.parse(await fs.readFile(path.join(out, 'reference_generations.json'), 'utf8'));
   const lm = await onnxBackend(path.join(out, 'qwen2-tiny'));
   const text = reference['qwen2-tiny'];
-  const neverStop = { maxNewTokens: 16, stopTokenIds: [-1] };
+  const neverStop = { maxNewTokens: 16, ignoreEos: true, stopTokenIds: [-1] };
   const single = await lm.generate([{ prompt: text.prompts[0] }], neverStop);
   const batch = await lm.generate(text.prompts.map((prompt: string) => ({ prompt })), neverStop);
   const stop = await lm.generate([{ prompt: text.prompts[0] }], { maxNewTokens: 16, stopTokenIds: [text.generated_ids[0][2]] });
@@ -21,7 +21,7 @@ async function main(out: string): Promise<void> {
   const v = reference['qwen2vl-tiny'];
   const prompt = `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>${v.text}<|im_end|>\n<|im_start|>assistant\n`;
   const image = await fs.readFile(path.join(out, 'reference_image.png'));
-  const vision = await vl.generate([{ prompt, images: [image] }], { maxNewTokens: 16, stopTokenIds: [-1], keepSpecialTokens: true });
+  const vision = await vl.generate([{ prompt, images: [image] }], { maxNewTokens: 16, ignoreEos: true, stopTokenIds: [-1], keepSpecialTokens: true });
   process.stdout.write(JSON.stringify({ identity: lm.identity, again, single, batch, stop, stopAtOnce, streamed, vision }));
   await lm.dispose();
   await vl.dispose();

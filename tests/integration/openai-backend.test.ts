@@ -29,7 +29,7 @@ test('chat through `adamllm serve` equals the onnx backend on the raw prompt', a
   const local = JSON.parse((await runTs('tests/helpers/onnx-backend-run.ts', [out])).stdout);
   const image = fs.readFileSync(path.join(out, 'reference_image.png'));
   const backend = new OpenAIBackend({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'qwen2vl-tiny' });
-  const [r] = await backend.generate([{ prompt: '', chat: evalChat, images: [image] }], { maxNewTokens: 16, stopTokenIds: [-1], keepSpecialTokens: true });
+  const [r] = await backend.generate([{ prompt: '', chat: evalChat, images: [image] }], { maxNewTokens: 16, ignoreEos: true, stopTokenIds: [-1], keepSpecialTokens: true });
   expect(r.text).toBe(local.vision[0].text);
   expect(r).toMatchObject({ finishReason: 'length', promptTokens: local.vision[0].promptTokens, completionTokens: 16 });
   expect(backend.identity).toBe(`openai:http://127.0.0.1:${port}/v1#qwen2vl-tiny`);

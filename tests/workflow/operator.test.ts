@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { RunProgress } from '../../core/types';
+import { EXIT_WAITING, exitCodeOf, watchRun } from '../../cli/watch';
 import { harness, type Harness } from '../helpers/env';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
 
@@ -35,6 +36,13 @@ test('a missing annotation file waits for the operator; retryStage succeeds once
   expect(stage(waiting, 'ingest').error).toMatchObject({ type: 'InvalidInput' });
   expect(stage(waiting, 'ingest').error!.message).toContain('dataset.path');
   expect(stage(waiting, 'synthesize').status).toBe('pending');
+
+  // `start --wait` and `watch` follow it: they return at the wait with the operator's commands
+  // and exit status 3, instead of following a waiting run for ever.
+  const lines: string[] = [];
+  const followed = await watchRun(h.client, handle.workflowId, (l) => lines.push(l), 100, { stopWhenWaiting: true });
+  expect(exitCodeOf(followed)).toBe(EXIT_WAITING);
+  expect(lines.join('\n')).toContain(`temporal workflow signal --workflow-id ${handle.workflowId} --name retryStage --input '{"stage":"ingest"}'`);
 
   const run = await h.db.run.findUniqueOrThrow({ where: { id: waiting.runId }, include: { stages: { include: { attemptRows: true } } } });
   expect(run.status).toBe('WAITING');
