@@ -121,11 +121,19 @@ export const ZSynthesizeSettings = z
       .default('qwen2vl')
       .describe('synthesizer contract: qwen2vl (method.md §5.1), or llava-llama3 for the released AdaptLLM synthesizer served by vLLM (backend openai)'),
     maxNewTokens: z.number().int().min(1).max(4096).default(512),
+    imageMaxPixels: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * 512)
+      .describe('qwen2vl: images are sent scaled as the trainer scales training images into [imageMinPixels, imageMaxPixels] (set these to the synthesizer\'s own training settings), so a server\'s larger processor bounds change nothing; llava-llama3 images go as stored'),
+    imageMinPixels: z.number().int().positive().default(32 * 32),
     batchSize: z.number().int().min(1).max(256).default(4).describe('items per generate call'),
     cache: z.boolean().default(true).describe('reuse greedy outputs from the durable cache'),
   })
   .strict()
   .refine((s) => s.synthesizer !== 'model' || s.model !== undefined, { path: ['model'], message: 'required when synthesizer is "model"' })
+  .refine((s) => s.imageMinPixels <= s.imageMaxPixels, { path: ['imageMinPixels'], message: 'must not exceed imageMaxPixels' })
   .refine((s) => !(s.promptFormat === 'llava-llama3' && s.model?.backend === 'onnx'), {
     path: ['promptFormat'],
     message: 'llava-llama3 needs backend "openai" (serve the released synthesizer with vLLM): the onnx backend runs the Qwen2-VL family',

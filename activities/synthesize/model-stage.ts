@@ -2,26 +2,45 @@
 // caption go in as the contract's prompt, greedy decoding stops only on end-of-text, the raw
 // text is kept, and the literal parser picks at most one triplet. Unparsable output is a
 // filtered task with its reason; outputs come through the durable cache.
+import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
 import { synthesisChat } from '../../core/chat/qwen2vl';
 import { LLAMA3_SYNTH, LLAMA3_SYSTEM, parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import type { Prisma } from '../db/client';
 import { failure } from '../errors';
+import type { Decoding } from '../inference/backend';
 import { backendFor } from '../inference/backend-for';
 import { streamGenerate } from '../inference/generate-stream';
-import { datasetImage } from '../inference/images';
+import { datasetImage, preparedImage } from '../inference/images';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { callCost, synthesisLedger } from '../stage/cost-ledger';
 import { planOverAcceptedItems } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
+import { prepareSynthImage } from './synth-image';
 
-/** Per prompt format: the contract, its chat form for chat APIs, and the decoding it needs. */
+/** Per prompt format: the contract and its chat form for chat APIs. */
 const FORMATS = {
-  qwen2vl: { contract: QWEN2VL_SYNTH, chat: (caption: string) => synthesisChat(caption), ignoreEos: false },
-  // The released synthesizer: llava_llama_3 system sentence; stop only on <|end_of_text|>, never
-  // on <|eot_id|>, which its generation config lists as EOS (method.md §4.3).
-  'llava-llama3': { contract: LLAMA3_SYNTH, chat: (caption: string) => synthesisChat(caption, LLAMA3_SYSTEM), ignoreEos: true },
+  qwen2vl: { contract: QWEN2VL_SYNTH, chat: (caption: string) => synthesisChat(QWEN2VL_SYNTH, caption) },
+  // The released synthesizer: llava_llama_3 system sentence, served with the project's template
+  // (core/chat/templates), two BOS (the template's and the tokenizer's).
+  'llava-llama3': { contract: LLAMA3_SYNTH, chat: (caption: string) => synthesisChat(LLAMA3_SYNTH, caption, LLAMA3_SYSTEM) },
 } as const;
+
+/**
+ * How a synthesizer decodes (method.md §4.3, §5.1): greedy, stop only on the end-of-synthesis
+ * token and never on the model's EOS ids (both families list their turn end there, so an engine
+ * that adds them, as vLLM does, would stop after the first question), special tokens kept.
+ */
+export function synthesisDecoding(format: keyof typeof FORMATS, maxNewTokens: number): Decoding {
+  const contract = FORMATS[format].contract;
+  return {
+    maxNewTokens,
+    // the released model's id is fixed by its vocabulary; a Qwen2-VL synthesizer's comes from its own tokenizer
+    ...(format === 'llava-llama3' ? { stopTokenIds: [contract.endId] } : { stopTokens: [contract.END] }),
+    keepSpecialTokens: true,
+    ignoreEos: true,
+  };
+}
 
 export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   reset: rulesSynthesizeStage.reset,
@@ -44,11 +63,13 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
       select: { id: true, synId: true, caption: true, resolvedPath: true, imageSha256: true },
       orderBy: { synId: 'asc' },
     });
-    const decoding = {
-      maxNewTokens: s.maxNewTokens,
-      ...(s.promptFormat === 'llava-llama3' ? { stopTokenIds: [contract.endId] } : { stopTokens: [contract.END] }),
-      keepSpecialTokens: true,
-      ignoreEos: format.ignoreEos,
+    const decoding = synthesisDecoding(s.promptFormat, s.maxNewTokens);
+    // qwen2vl: at the trainer's scale (synth-image.ts); the released LLaVA-NeXT model tiles images itself
+    const sizing = { maxPixels: s.imageMaxPixels, minPixels: s.imageMinPixels };
+    const mediaDir = path.join(ctx.store.root, 'media');
+    const image = (file: string, sha: string | null) => {
+      const stored = datasetImage(file, sha);
+      return s.promptFormat === 'qwen2vl' ? preparedImage(stored.load, stored.sha256, { synthImage: sizing }, (b) => prepareSynthImage(b, sizing), mediaDir) : stored;
     };
     const base = (it: (typeof items)[number]) => ({ runId: ctx.runId, itemId: it.id, synId: it.synId!, synthesizer: 'model', synthesizerVersion: backend.identity, promptFormat: contract.promptFormat });
     await streamGenerate({
@@ -58,7 +79,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
       decoding,
       useCache: s.cache,
       batchSize: s.batchSize,
-      jobs: items.map((it) => ({ item: it, request: { prompt: synthesisPrompt(contract, it.caption ?? ''), chat: format.chat(it.caption ?? ''), images: [datasetImage(it.resolvedPath!, it.imageSha256)] } })),
+      jobs: items.map((it) => ({ item: it, request: { prompt: synthesisPrompt(contract, it.caption ?? ''), chat: format.chat(it.caption ?? ''), images: [image(it.resolvedPath!, it.imageSha256)] } })),
       write: async (outcomes) => {
         const rows: Prisma.SynthTaskCreateManyInput[] = outcomes.map(({ item, result: out, error }) => {
           if (!out) return { ...base(item), status: 'FAILED', reason: error };

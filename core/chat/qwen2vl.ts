@@ -14,8 +14,14 @@ export interface ChatPrompt {
   messages: ChatTurn[];
   /** append an open assistant header (the usual chat completion) */
   addGenerationPrompt: boolean;
-  /** leave the last message open (no end-of-turn): how the synthesizer's open user header is asked for */
+  /** leave the last message open (no end-of-turn): the server continues it */
   continueFinalMessage: boolean;
+  /**
+   * Let the server's tokenizer add its special tokens (Llama-3: a BOS) before the rendered
+   * prompt. vLLM's chat endpoint adds none unless asked; the Llama-3 prompts need two BOS (the
+   * template's and the tokenizer's). Absent: the server's default.
+   */
+  addSpecialTokens?: boolean;
 }
 
 const DEFAULT_SYSTEM = 'You are a helpful assistant.';
@@ -34,16 +40,23 @@ export function renderQwen2VL(chat: ChatPrompt): string {
   return out;
 }
 
-/** The synthesizer's prompt as chat: caption turn, then an open, empty user turn (method.md §5.1). */
-export function synthesisChat(caption: string, system = DEFAULT_SYSTEM): ChatPrompt {
+/**
+ * The synthesizer's prompt as chat (method.md §4.2, §5.1): system, the caption turn, and the
+ * caption as an assistant message the server continues, carrying the contract's text after the
+ * caption (turn end and the open user header). Chat templates cannot end on an open user turn,
+ * and the way an empty final user message is continued differs between transformers versions
+ * (older ones close the turn); continuing the assistant message renders the same string in all
+ * of them, with the stock Qwen2-VL template or the project's Llama-3 template.
+ */
+export function synthesisChat(contract: { afterCaption: string; tokenizerAddsBos: boolean }, caption: string, system = DEFAULT_SYSTEM): ChatPrompt {
   return {
     messages: [
       { role: 'system', content: system },
       { role: 'user', content: [{ type: 'image', index: 0 }, { type: 'text', text: '\nDescribe the image.' }] },
-      { role: 'assistant', content: caption },
-      { role: 'user', content: '' },
+      { role: 'assistant', content: `${caption}${contract.afterCaption}` },
     ],
     addGenerationPrompt: false,
     continueFinalMessage: true,
+    addSpecialTokens: contract.tokenizerAddsBos,
   };
 }

@@ -22,11 +22,12 @@ export function evalPrompt(family: PromptFamily, input: string): EvalPrompt {
   switch (family) {
     case 'qwen2vl': {
       // default system turn, image then input in one user turn, open assistant turn
-      const chat: ChatPrompt = { messages: [{ role: 'user', content: [{ type: 'image', index: 0 }, { type: 'text', text: input }] }], addGenerationPrompt: true, continueFinalMessage: false };
+      const chat: ChatPrompt = { messages: [{ role: 'user', content: [{ type: 'image', index: 0 }, { type: 'text', text: input }] }], addGenerationPrompt: true, continueFinalMessage: false, addSpecialTokens: false };
       return { family, version: 'qwen2vl-eval-v1', prompt: renderQwen2VL(chat), chat };
     }
     case 'llava-llama3': {
-      // The engine adds a second BOS when it tokenizes this string (two BOS, as the paper ran it).
+      // The engine adds a second BOS when it tokenizes this string (two BOS, as the paper ran it);
+      // a chat server renders it with the project's template (core/chat/templates/llava-llama3.jinja).
       const prompt = `<|begin_of_text|>${L3('system')}${LLAMA3_SYSTEM}<|eot_id|>${L3('user')}<|reserved_special_token_4|>\n${input}<|eot_id|>${L3('assistant')}`;
       const chat: ChatPrompt = {
         messages: [
@@ -35,6 +36,7 @@ export function evalPrompt(family: PromptFamily, input: string): EvalPrompt {
         ],
         addGenerationPrompt: true,
         continueFinalMessage: false,
+        addSpecialTokens: true,
       };
       return { family, version: 'llava-llama3-eval-v1', prompt, chat };
     }

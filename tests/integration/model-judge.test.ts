@@ -173,11 +173,12 @@ test('released synthesizer format (llava-llama3) through an OpenAI-compatible en
     expect(tasks.map((t) => [t.question, t.precise, t.informative, t.promptFormat])).toEqual(Array(3).fill(['What dish is this?', 'Soup', 'A bowl of hot soup.', 'llava-llama3-synth-v1']));
     expect(bodies).toHaveLength(3);
     const body = bodies[0] as { messages: { role: string; content: unknown }[] } & Record<string, unknown>;
-    expect(body).toMatchObject({ model: 'AdaptLLM/visual-instruction-synthesizer', temperature: 0, max_tokens: 512, add_generation_prompt: false, continue_final_message: true, skip_special_tokens: false, ignore_eos: true, stop_token_ids: [128001] });
-    expect(body.messages.map((x) => x.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(body).toMatchObject({ model: 'AdaptLLM/visual-instruction-synthesizer', temperature: 0, max_tokens: 512, add_generation_prompt: false, continue_final_message: true, skip_special_tokens: false, ignore_eos: true, stop_token_ids: [128001], add_special_tokens: true });
+    // the caption is an assistant message the server continues, ending on the open user header
+    expect(body.messages.map((x) => x.role)).toEqual(['system', 'user', 'assistant']);
     expect(body.messages[0].content).toMatch(/^You are a helpful language and vision assistant\./);
     expect(body.messages[1].content).toEqual([{ type: 'image_url', image_url: { url: expect.stringMatching(/^data:image\/(png|jpeg);base64,/) } }, { type: 'text', text: '\nDescribe the image.' }]);
-    expect(body.messages[3].content).toBe('');
+    expect(body.messages[2].content).toMatch(/<\|eot_id\|><\|start_header_id\|>user<\|end_header_id\|>\n\n$/);
   } finally {
     server.close();
   }

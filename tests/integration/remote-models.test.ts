@@ -95,6 +95,35 @@ test('a 4xx fails that request with the server message (context overflow named),
   }
 });
 
+test('a 500 with the same message on every try is that request\'s failure; a 500 that changes, or passes, is the server\'s and retried', async () => {
+  const BROADCAST = 'could not broadcast input array from shape (3,) into shape (2,)';
+  const s = await startFakeOpenAI({ model: 'm' });
+  try {
+    let changing = 0;
+    let recovering = 2;
+    s.setAnswer((body) => {
+      if (body.includes('broken')) return { status: 500, text: BROADCAST };
+      if (body.includes('changing')) return { status: 500, text: `worker ${++changing} crashed` };
+      if (body.includes('recovering') && recovering-- > 0) return { status: 500, text: 'engine restarting' };
+      return { text: 'ok' };
+    });
+    const backend = new OpenAIBackend({ baseUrl: s.baseUrl, model: 'm', retryDelayMs: 10, maxRetries: 3 });
+    const d = { maxNewTokens: 2 };
+    const broken = await backend.generate([{ prompt: 'broken' }], d).catch((e: unknown) => e);
+    expect(broken).toBeInstanceOf(RequestRejected);
+    expect(broken).toMatchObject({ kind: 'server error', status: 500 });
+    expect((broken as RequestRejected).reason).toContain(BROADCAST);
+    expect(s.bodies.filter((b) => b.includes('broken'))).toHaveLength(4); // asked again before it was called the item's fault
+    const changed = await backend.generate([{ prompt: 'changing' }], d).catch((e: unknown) => e);
+    expect(changed).not.toBeInstanceOf(RequestRejected); // the stage's (retryable) failure, not the item's
+    expect((changed as Error).message).toContain('gave up after 4 tries');
+    const [r] = await backend.generate([{ prompt: 'recovering' }], d);
+    expect(r.text).toBe('ok');
+  } finally {
+    await s.close();
+  }
+});
+
 test('identity: what /v1/models reports about the served weights, plus the spec\'s revision; a name the server does not serve is refused', async () => {
   const s = await startFakeOpenAI({ model: 'm', root: '/ckpt/a', maxModelLen: 4096 });
   try {
@@ -190,6 +219,54 @@ test('synthesis and judge on an endpoint: per-item refusals, retried 503s, the l
     await s.close();
   }
 }, 180_000);
+
+/** A Qwen2-VL synthesizer's whole output for one caption: the triplet, then its end token. */
+const qwenTriplet = (q: string) =>
+  `Answer with a precise response.\n${q}<|im_end|>\n<|im_start|>assistant\nSoup<|im_end|>\n<|im_start|>user\nAnswer with an informative response.\n${q}<|im_end|>\n<|im_start|>assistant\nA bowl of hot soup.<|im_end|>\n<|endoftext|>`;
+
+// What a released Qwen2-VL-Instruct folder tells vLLM (generation_config.json, and the tokenizer's
+// eos <|im_end|>): sampling settings near greedy with a repetition penalty, and both turn ends as EOS.
+const QWEN2VL_INSTRUCT_GENERATION = { eos_token_id: [151645, 151643], repetition_penalty: 1.05, temperature: 0.01, top_k: 1, top_p: 0.001 };
+const PLAIN_GREEDY = { temperature: 0, top_p: 1, top_k: -1, min_p: 0, repetition_penalty: 1, presence_penalty: 0, frequency_penalty: 0 };
+
+test('as vLLM decodes them: synthesis asks for plain greedy and a stop set without the EOS ids, so the whole triplet comes back', async () => {
+  const m = await sampleDataset({ count: 6, seed: 33, format: 'jsonl' });
+  // one photo-sized image: a vLLM server would size it by its own processor (up to 12.8 MP)
+  const first = JSON.parse((await fs.readFile(m.annotationFile, 'utf8')).split('\n')[0]) as { image: string };
+  const photo = path.resolve(m.imageRoot ?? path.dirname(m.annotationFile), first.image);
+  await sharp({ create: { width: 1600, height: 1200, channels: 3, background: { r: 180, g: 90, b: 30 } } }).png().toFile(`${photo}.tmp.png`);
+  await fs.rename(`${photo}.tmp.png`, photo);
+  const s = await startFakeOpenAI({ model: MODEL, generationConfig: QWEN2VL_INSTRUCT_GENERATION, tokenizerEos: 151645 });
+  s.setAnswer((body) => (body.includes('"messages"') ? { text: qwenTriplet(`What is dish ${hash(body)}?`) } : { text: 'Yes' }));
+  try {
+    const spec = modelSpec(m, s, { pipeline: ['ingest', 'synthesize', 'filter'], concurrency: 4, shardSize: 3 });
+    Object.assign((spec.stages as Record<string, Record<string, unknown>>).synthesize, { promptFormat: 'qwen2vl' });
+    const run: RunProgress = await (await startRun(h.client, spec)).result();
+    // vLLM would stop at the first <|im_end|> had the request left ignore_eos unset: every item unparsable
+    expect(run.stages.find((x) => x.name === 'synthesize')!.counts).toEqual({ in: 6, out: 6, filtered: 0, failed: 0 });
+    const tasks = await h.db.synthTask.findMany({ where: { runId: run.runId }, select: { precise: true, informative: true } });
+    expect(tasks).toEqual(Array(6).fill({ precise: 'Soup', informative: 'A bowl of hot soup.' }));
+    const synthesis = s.effective.filter((_, i) => s.bodies[i].includes('"messages"'));
+    expect(synthesis).toHaveLength(6);
+    // the end token resolved to its id through the server's /tokenize, once per backend
+    expect(synthesis.map((e) => e.stopIds)).toEqual(Array(6).fill([151643]));
+    expect(s.tokenizeCalls).toBeGreaterThan(0);
+    // images at the trainer's scale (at most 512² by default), the photo's shrunk to 591x443
+    const sent = await Promise.all(
+      s.bodies.filter((b) => b.includes('"messages"')).map(async (b) => {
+        const url = (JSON.parse(b) as { messages: { content: unknown }[] }).messages[1].content as { image_url?: { url: string } }[];
+        const meta = await sharp(Buffer.from(url[0].image_url!.url.split(',')[1], 'base64')).metadata();
+        return [meta.width!, meta.height!];
+      }),
+    );
+    expect(sent.every(([w, h]) => w * h <= 512 * 512)).toBe(true);
+    expect(sent).toContainEqual([591, 443]);
+    // nothing of the folder's sampling settings reaches any request, the judge's included
+    expect(s.effective.map((e) => { const { max_tokens: _, ...rest } = e.sampling; return rest; })).toEqual(Array(s.effective.length).fill(PLAIN_GREEDY));
+  } finally {
+    await s.close();
+  }
+}, 120_000);
 
 test('a server down past the retries fails the stage, which waits; answers already written are neither lost nor asked again', async () => {
   const m = await markedDataset(10, 23, {});

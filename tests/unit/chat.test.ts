@@ -2,7 +2,7 @@ import { renderQwen2VL, synthesisChat } from '../../core/chat/qwen2vl';
 import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 
 test('the synthesizer prompt as chat renders to exactly the contract prompt', () => {
-  for (const caption of ['Soup.', ' A bowl, hot. \n']) expect(renderQwen2VL(synthesisChat(caption))).toBe(synthesisPrompt(QWEN2VL_SYNTH, caption));
+  for (const caption of ['Soup.', ' A bowl, hot. \n']) expect(renderQwen2VL(synthesisChat(QWEN2VL_SYNTH, caption))).toBe(synthesisPrompt(QWEN2VL_SYNTH, caption));
 });
 
 test('an evaluation turn with the generation prompt gives the §10.2 Qwen2-VL prompt', () => {
