@@ -102,9 +102,10 @@ exit "$code"
 `;
 
 // sh -c REAPER reaper <NAME=tag> <seconds>: waits (polling each second) until no process has the
-// tag in its environment, or SIGKILLs them all once <seconds> have passed.
+// tag in its environment, or SIGKILLs them all once <seconds> have passed. date counts whole
+// seconds, so the end is one more: never early (a CI run saw 1.26 s for 2), up to a second late.
 const REAPER = `
-end=$(( $(date +%s) + $2 ))
+end=$(( $(date +%s) + $2 + 1 ))
 left() { grep -lsF -e "$1" /proc/[0-9]*/environ | cut -d/ -f3; }
 while [ "$(date +%s)" -lt "$end" ]; do
   [ -n "$(left "$1")" ] || exit 0
