@@ -24,6 +24,7 @@ import { DEMO_SIZES } from './demo/sizes';
 import { DemoInterrupted, worldDemo } from './demo/world-demo';
 import { registerRuns } from './commands/runs';
 import { registerTrainModel } from './commands/train-model';
+import { registerCheckEndpoint } from './commands/check-endpoint';
 import { migrate } from './stack/database';
 import { startStack } from './stack/dev-stack';
 import { DEFAULT_STATE_DIR, openClient, openDb } from './services';
@@ -226,6 +227,7 @@ async function withRecording(
 
 registerRuns(program, stateDir);
 registerTrainModel(program, stateDir);
+registerCheckEndpoint(program);
 
 program.parseAsync().catch((err) => {
   process.stderr.write(`adamllm: ${err instanceof SpecError ? err.message : (err as Error).message}\n`);

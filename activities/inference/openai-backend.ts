@@ -33,7 +33,7 @@ export interface OpenAIBackendOptions {
   model: string;
   /** the API key, sent only as `Authorization: Bearer` (backendFor reads it by the spec's apiKeyEnv through ModelAccess.secret) */
   apiKey?: string;
-  /** requests in flight to this endpoint from this process (shared by every caller in it) */
+  /** requests in flight to this endpoint from this process (shared by every caller in it); unset: by the server's kind (defaultConcurrency) */
   concurrency?: number;
   /** tries after the first for 429, 5xx, timeouts and network errors */
   maxRetries?: number;
@@ -49,6 +49,18 @@ export interface OpenAIBackendOptions {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+
+/** vLLM's own default batch is 256 sequences; 64 per worker process leaves room for several. */
+export const VLLM_CONCURRENCY = 64;
+
+/**
+ * Requests in flight when the spec leaves it unset: VLLM_CONCURRENCY for a server whose card is
+ * vLLM's (root and max_model_len: vLLM, `adamllm serve`), else 1: llama.cpp's server answers one
+ * request at a time, so the rest would wait in its queue with their timeout running.
+ */
+export function defaultConcurrency(served: ServedModel | undefined): number {
+  return served?.root !== undefined && served.maxModelLen !== undefined ? VLLM_CONCURRENCY : 1;
+}
 
 /**
  * Plain greedy decoding with no penalty, stated field by field: vLLM takes every field a request
@@ -113,14 +125,19 @@ export class OpenAIBackend implements GenerateBackend {
   readonly identity: string;
   readonly mode = 'concurrent';
   private readonly url: string;
-  readonly limiter: Limiter;
+  private shared?: Limiter;
 
   private readonly stopIds = new Map<string, Promise<number | undefined>>();
 
   constructor(private readonly o: OpenAIBackendOptions) {
     this.url = trimUrl(o.baseUrl);
     this.identity = endpointIdentity(o.baseUrl, o.model, o.served, o.revision);
-    this.limiter = endpointLimiter(this.url, o.model, o.concurrency ?? 64);
+  }
+
+  /** The endpoint's limiter, bounded as this backend says; made on first use, so a connect probe leaves the bound alone. */
+  get limiter(): Limiter {
+    this.shared ??= endpointLimiter(this.url, this.o.model, this.o.concurrency ?? defaultConcurrency(this.o.served));
+    return this.shared;
   }
 
   /**
@@ -158,6 +175,29 @@ export class OpenAIBackend implements GenerateBackend {
 
   /** Chat requests go to /chat/completions; a raw text prompt (the judge's base LM) to /completions. */
   private async one(r: GenerateRequest, d: Decoding, signal?: AbortSignal): Promise<GenerateResult> {
+    const { route, body } = await this.requestOf(r, d);
+    const started = performance.now();
+    const json = (await this.send('POST', route, body, signal)) as Completion;
+    const choice = json.choices?.[0];
+    const text = r.chat ? choice?.message?.content : choice?.text;
+    if (typeof text !== 'string') throw new Error(`${this.identity}: response has no generated text`);
+    const written = json.usage?.completion_tokens;
+    if (choice?.finish_reason === 'length' && written !== undefined && written < d.maxNewTokens) {
+      // vLLM refuses such a request (400); llama.cpp's server shortens max_tokens to what fits and says nothing
+      throw new RequestRejected('context overflow', 200, `the answer ended for length after ${written} of the ${d.maxNewTokens} tokens asked: the prompt filled the server's context, and the server shortened max_tokens instead of refusing`);
+    }
+    return {
+      text,
+      finishReason: choice?.finish_reason === 'length' ? 'length' : 'stop',
+      outputIds: [],
+      promptTokens: json.usage?.prompt_tokens ?? 0,
+      completionTokens: json.usage?.completion_tokens ?? 0,
+      ms: performance.now() - started,
+    };
+  }
+
+  /** The route and body of one request, as generate() sends it. Images are loaded here, inside the limiter's slot: memory holds only what is in flight. */
+  private async requestOf(r: GenerateRequest, d: Decoding): Promise<{ route: string; body: Record<string, unknown> }> {
     if (!r.chat && r.images?.length) throw new Error('the openai backend needs image requests as chat messages (GenerateRequest.chat)');
     const stops = await this.stopsOf(d);
     const common = {
@@ -171,29 +211,79 @@ export class OpenAIBackend implements GenerateBackend {
       ...(stops.ids.length ? { stop_token_ids: stops.ids } : {}),
       ...(stops.texts.length ? { stop: stops.texts } : {}),
     };
-    // Images are loaded here, inside the limiter's slot: memory holds only what is in flight.
-    const body = r.chat
-      ? {
-          ...common,
-          messages: await toOpenAIMessages(r.chat.messages, r.images ?? [], this.o.localMedia ?? false),
-          add_generation_prompt: r.chat.addGenerationPrompt,
-          continue_final_message: r.chat.continueFinalMessage,
-          ...(r.chat.addSpecialTokens !== undefined ? { add_special_tokens: r.chat.addSpecialTokens } : {}),
-        }
-      : { ...common, prompt: r.prompt };
-    const started = performance.now();
-    const json = (await this.send('POST', r.chat ? 'chat/completions' : 'completions', body, signal)) as Completion;
-    const choice = json.choices?.[0];
-    const text = r.chat ? choice?.message?.content : choice?.text;
-    if (typeof text !== 'string') throw new Error(`${this.identity}: response has no generated text`);
+    if (!r.chat) return { route: 'completions', body: { ...common, prompt: r.prompt } };
     return {
-      text,
-      finishReason: choice?.finish_reason === 'length' ? 'length' : 'stop',
-      outputIds: [],
-      promptTokens: json.usage?.prompt_tokens ?? 0,
-      completionTokens: json.usage?.completion_tokens ?? 0,
-      ms: performance.now() - started,
+      route: 'chat/completions',
+      body: {
+        ...common,
+        messages: await toOpenAIMessages(r.chat.messages, r.images ?? [], this.o.localMedia ?? false),
+        add_generation_prompt: r.chat.addGenerationPrompt,
+        continue_final_message: r.chat.continueFinalMessage,
+        ...(r.chat.addSpecialTokens !== undefined ? { add_special_tokens: r.chat.addSpecialTokens } : {}),
+      },
     };
+  }
+
+  /**
+   * One request exactly as generate() sends it, plus vLLM's `return_token_ids`: the prompt ids
+   * the server built from it and the ids it generated (absent where the server does not return
+   * them). For checking an endpoint before a run (endpoint-check.ts).
+   */
+  async inspect(r: GenerateRequest, d: Decoding): Promise<{ body: Record<string, unknown>; promptIds?: number[]; outputIds?: number[]; text?: string; finishReason?: string }> {
+    const { route, body } = await this.requestOf(r, d);
+    const json = (await this.send('POST', route, { ...body, return_token_ids: true })) as Completion & { prompt_token_ids?: unknown; choices?: { token_ids?: unknown }[] };
+    const choice = json.choices?.[0];
+    const ids = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
+    const text = r.chat ? choice?.message?.content : choice?.text;
+    return { body, promptIds: ids(json.prompt_token_ids), outputIds: ids(choice?.token_ids), ...(typeof text === 'string' ? { text } : {}), ...(choice?.finish_reason ? { finishReason: choice.finish_reason } : {}) };
+  }
+
+  /** The served model's ids for `text` (vLLM's POST /tokenize), or undefined where the server has no such route. */
+  async serverTokens(text: string, addSpecialTokens: boolean): Promise<number[] | undefined> {
+    let res: unknown;
+    try {
+      res = await this.send('POST', '../tokenize', { model: this.o.model, prompt: text, add_special_tokens: addSpecialTokens });
+    } catch (e) {
+      if (e instanceof RequestRejected) return undefined; // a /tokenize of another shape (llama.cpp's takes `content`)
+      throw e;
+    }
+    const tokens = (res as { tokens?: unknown }).tokens;
+    return res !== 'no-route' && Array.isArray(tokens) && tokens.every((t) => typeof t === 'number') ? (tokens as number[]) : undefined;
+  }
+
+  /** The text of `ids` (vLLM's POST /detokenize), or undefined where the server has no such route. */
+  async detokenize(ids: number[]): Promise<string | undefined> {
+    try {
+      const res = await this.send('POST', '../detokenize', { model: this.o.model, tokens: ids });
+      const prompt = (res as { prompt?: unknown }).prompt;
+      return typeof prompt === 'string' ? prompt : undefined;
+    } catch (e) {
+      if (e instanceof RequestRejected) return undefined;
+      throw e;
+    }
+  }
+
+  /** What the server's card said at connect time. */
+  get served(): ServedModel {
+    return this.o.served ?? {};
+  }
+
+  /**
+   * Why this server is not vLLM (undefined when its card carries vLLM's root and max_model_len,
+   * as vLLM's and `adamllm serve`'s do): other OpenAI-compatible servers (llama.cpp's, Ollama)
+   * accept vLLM's request extensions (ignore_eos, stop_token_ids, continue_final_message,
+   * add_generation_prompt: false, add_special_tokens) and ignore them without an error.
+   */
+  get notVllm(): string | undefined {
+    const s = this.served;
+    if (s.root !== undefined && s.maxModelLen !== undefined) return undefined;
+    return `${this.url} is not vLLM: its /models card for "${this.o.model}" has no root or max_model_len (owned_by ${JSON.stringify(s.ownedBy ?? null)})`;
+  }
+
+  get unidentified(): string | undefined {
+    const s = this.served;
+    if (s.root !== undefined || s.maxModelLen !== undefined || s.serverRevision !== undefined || this.o.revision !== undefined) return undefined;
+    return `the server's /models card says nothing about the weights served as "${this.o.model}" (no root, max_model_len or revision)`;
   }
 
   /**
@@ -216,16 +306,9 @@ export class OpenAIBackend implements GenerateBackend {
   }
 
   private async tokenIdOf(text: string): Promise<number | undefined> {
-    let res: unknown;
-    try {
-      res = await this.send('POST', '../tokenize', { model: this.o.model, prompt: text, add_special_tokens: false });
-    } catch (e) {
-      if (e instanceof RequestRejected) return undefined; // a /tokenize of another shape (llama.cpp's takes `content`)
-      throw e;
-    }
-    const tokens = (res as { tokens?: unknown }).tokens;
-    if (res === 'no-route' || !Array.isArray(tokens)) return undefined;
-    if (tokens.length !== 1 || typeof tokens[0] !== 'number') {
+    const tokens = await this.serverTokens(text, false);
+    if (tokens === undefined) return undefined;
+    if (tokens.length !== 1) {
       throw failure(ErrorTypes.InvalidInput, `${this.identity}: stop token ${JSON.stringify(text)} is not one token of the served model (its tokenizer gives ${JSON.stringify(tokens)}): this is not the model family the prompt format expects`);
     }
     return tokens[0];
@@ -297,4 +380,14 @@ function serverMessage(text: string): string {
     // not JSON: keep the text
   }
   return text.slice(0, 500);
+}
+
+/**
+ * Refuses an endpoint that is not vLLM for requests that depend on vLLM's extensions (`what`
+ * names them): such a server would accept the request and answer another prompt.
+ */
+export function requireVllm(backend: GenerateBackend, what: string): void {
+  if (backend instanceof OpenAIBackend && backend.notVllm) {
+    throw failure(ErrorTypes.InvalidInput, `${backend.notVllm}. ${what} needs vLLM's request extensions, which other servers accept and ignore (llama.cpp's server closes the open turn and stops at the model's EOS): serve the model with vLLM`);
+  }
 }
