@@ -100,8 +100,8 @@ export const ZModelRef = z.discriminatedUnion('backend', [
         .int()
         .min(1)
         .max(4096)
-        .default(64)
-        .describe('requests in flight to this endpoint from each worker process (one limiter per endpoint per process; processes add up): size it to the server\'s batch (vLLM --max-num-seqs) divided by the worker processes'),
+        .optional()
+        .describe('requests in flight to this endpoint from each worker process (one limiter per endpoint per process; processes add up): size it to the server\'s batch (vLLM --max-num-seqs) divided by the worker processes. Unset: 64 for vLLM (a /models card with root and max_model_len), 1 for any other server (llama.cpp\'s answers one request at a time: more would only queue there against timeoutSeconds)'),
       maxRetries: z.number().int().min(0).max(20).default(5).describe('retries of a request answered 429 or 5xx, timed out or cut off; a 4xx fails that item only'),
       timeoutSeconds: z.number().positive().max(86_400).default(600).describe('a request unanswered this long is retried (counting the time it waits in the server\'s queue)'),
       revision: z.string().min(1).max(200).optional().describe('the served weights\' revision (a checkpoint hash or tag): part of the model\'s identity, so outputs of other weights served under the same name are not reused'),
@@ -285,7 +285,7 @@ export const ZTrainedRef = z
     apiKeyEnv: ZOpenAIRef.shape.apiKeyEnv,
     // as for an openai model (same bounds and defaults), but only with baseUrl: left unset here,
     // defaulted when the target resolves to a server (evaluate/targets.ts)
-    concurrency: ZOpenAIRef.shape.concurrency.unwrap().optional(),
+    concurrency: ZOpenAIRef.shape.concurrency,
     maxRetries: ZOpenAIRef.shape.maxRetries.unwrap().optional(),
     timeoutSeconds: ZOpenAIRef.shape.timeoutSeconds.unwrap().optional(),
     localMedia: ZOpenAIRef.shape.localMedia.unwrap().optional(),

@@ -15,6 +15,7 @@ import { canonicalJson } from '../bookkeeping/canonical-json';
 import type { PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import { backendFor } from '../inference/backend-for';
+import { requireVllm } from '../inference/openai-backend';
 import { streamGenerate, type CachedResult, type Outcome } from '../inference/generate-stream';
 import { preparedImage } from '../inference/images';
 import type { StageContext, StageImplementation } from '../stage/context';
@@ -171,6 +172,8 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
     const todo = rows.filter((r) => !done.has(r.row.index));
     if (todo.length === 0) return { processed: 0 };
     const backend = await backendFor(target.model, ctx, { revision: target.trained?.revision });
+    // the Llama-3 families' prompts open with two BOS (add_special_tokens) and are rendered by a template the server is given
+    if (s.promptFamily !== 'qwen2vl') requireVllm(backend, `the ${s.promptFamily} evaluation prompt`);
     if (target.model.backend === 'openai' && !target.trained) {
       // Predictions belong to the Model row plan made from what the server reported then.
       const planned = await ctx.db.model.findUniqueOrThrow({ where: { id: e.modelId }, select: { revision: true } });

@@ -131,6 +131,12 @@ export interface GenerateBackend {
   generate(batch: GenerateRequest[], d: Decoding, o?: GenerateOptions): Promise<GenerateResult[]>;
   /** the model's ids for a text, no special tokens added (in-process models: `adamllm serve` answers /tokenize with it) */
   tokenize?(text: string): Promise<number[]>;
+  /**
+   * Set (to why) when the identity says nothing about the weights behind it: a server whose card
+   * reports neither root, max_model_len nor a revision, and no revision in the spec. Another
+   * checkpoint served under the same name would look the same, so the output cache refuses it.
+   */
+  readonly unidentified?: string;
   dispose(): Promise<void>;
 }
 

@@ -10,7 +10,9 @@
 // old loop) left it idle for the slowest answer of every batch; and a shard that wrote only at its
 // end lost every answer when it failed.
 import { createHash } from 'node:crypto';
+import { ErrorTypes } from '../../core/errors';
 import { canonicalJson } from '../bookkeeping/canonical-json';
+import { failure } from '../errors';
 import type { Db, PrismaTypes } from '../db/client';
 import { imageBytes, itemFault, type Decoding, type GenerateBackend, type GenerateRequest, type GenerateResult, type ImageInput } from './backend';
 
@@ -71,6 +73,9 @@ export async function streamGenerate<T>(o: StreamOptions<T>): Promise<{ decided:
   });
   const timer = setInterval(() => o.heartbeat({ decided: counts.decided, total: o.jobs.length, waiting }), o.heartbeatEveryMs ?? 5000);
   try {
+    if (o.useCache && o.backend.unidentified) {
+      throw failure(ErrorTypes.InvalidInput, `${o.backend.identity}: ${o.backend.unidentified}, so the output cache could hand another checkpoint's answers back: set the model's revision in the spec (the served weights' tag or hash), or cache: false`);
+    }
     const keyed = o.jobs.map((j) => ({ ...j, key: cacheKey(o.backend.identity, o.promptFormat, o.decoding, j.request) }));
     const hits = o.useCache ? await lookup(o.db, keyed.map((k) => k.key)) : new Map<string, GenerateResult>();
     const misses: typeof keyed = [];

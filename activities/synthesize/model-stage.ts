@@ -10,6 +10,7 @@ import type { Prisma } from '../db/client';
 import { failure } from '../errors';
 import type { Decoding } from '../inference/backend';
 import { backendFor } from '../inference/backend-for';
+import { requireVllm } from '../inference/openai-backend';
 import { streamGenerate } from '../inference/generate-stream';
 import { datasetImage, preparedImage } from '../inference/images';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
@@ -55,6 +56,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
     const format = FORMATS[s.promptFormat];
     const contract = format.contract;
     const backend = await backendFor(s.model, ctx);
+    requireVllm(backend, `the ${s.promptFormat} synthesizer prompt (an assistant message continued, ignore_eos with its end token as the only stop)`);
     const dataset = await requireDataset(ctx);
     const { lo, hi } = shardRange(shard, s.shardSize);
     // Items without a task yet: a retried shard asks only for what its last try did not write.

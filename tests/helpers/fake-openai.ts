@@ -12,6 +12,10 @@ import { effectiveSampling, type Sampling } from '../../activities/inference/vll
 
 export interface FakeReply {
   status?: number;
+  /** default stop */
+  finishReason?: 'stop' | 'length';
+  /** usage.completion_tokens (default 20) */
+  completionTokens?: number;
   /** the completion text (status 200), or the error message */
   text: string;
 }
@@ -65,6 +69,8 @@ export interface FakeOptions {
   tokenizerEos?: number;
   /** no /tokenize route (a server that is not vLLM) */
   noTokenize?: boolean;
+  /** the /v1/models card: vLLM's (default), or a bare one without root and max_model_len, as llama-cpp-python's server writes it */
+  card?: 'vllm' | 'bare';
 }
 
 /** A fake tokenizer: a special token is its id, any other text one made-up id per character. */
@@ -103,7 +109,8 @@ export async function startFakeOpenAI(o: FakeOptions): Promise<FakeServer> {
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && req.url === '/v1/models') {
-      send(200, { object: 'list', data: [{ id: o.model, object: 'model', owned_by: 'vllm', root: state.root, max_model_len: o.maxModelLen ?? 4096 }] });
+      const card = o.card === 'bare' ? { id: o.model, object: 'model', owned_by: 'me', permissions: [] } : { id: o.model, object: 'model', owned_by: 'vllm', root: state.root, max_model_len: o.maxModelLen ?? 4096 };
+      send(200, { object: 'list', data: [card] });
       return;
     }
     const chunks: Buffer[] = [];
@@ -128,8 +135,10 @@ export async function startFakeOpenAI(o: FakeOptions): Promise<FakeServer> {
         if ((r.status ?? 200) !== 200) return send(r.status!, { object: 'error', message: r.text, type: 'BadRequestError', code: r.status });
         const chat = req.url === '/v1/chat/completions';
         const text = cutAtStop(r.text, new Set(stops), json.stop);
-        const choice = chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' };
-        send(200, { id: `x-${nth}`, object: chat ? 'chat.completion' : 'text_completion', model: o.model, choices: [choice], usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } });
+        const finish = r.finishReason ?? 'stop';
+        const choice = chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: finish } : { index: 0, text, finish_reason: finish };
+        const written = r.completionTokens ?? 20;
+        send(200, { id: `x-${nth}`, object: chat ? 'chat.completion' : 'text_completion', model: o.model, choices: [choice], usage: { prompt_tokens: 100, completion_tokens: written, total_tokens: 100 + written } });
       }, o.holdMs ?? 0);
     });
   });

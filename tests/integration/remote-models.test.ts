@@ -65,7 +65,7 @@ test('the endpoint limiter is per endpoint and process: requests in flight reach
   }
 });
 
-test('a 4xx fails that request with the server message (context overflow named), 503 is retried, 401 is the endpoint\'s fault', async () => {
+test('a 4xx fails that request with the server message (context overflow named, also where the server shortened max_tokens), 503 is retried, 401 is the endpoint\'s fault', async () => {
   const s = await startFakeOpenAI({ model: 'm' });
   try {
     let flaky = 2;
@@ -74,6 +74,8 @@ test('a 4xx fails that request with the server message (context overflow named),
       if (body.includes('malformed')) return { status: 422, text: 'messages: field required' };
       if (body.includes('flaky') && flaky-- > 0) return { status: 503, text: 'overloaded' };
       if (body.includes('auth')) return { status: 401, text: 'bad key' };
+      // llama.cpp's server: max_tokens shortened to what fits the context, the answer cut for length
+      if (body.includes('shortened')) return { text: 'Yes, the', finishReason: 'length', completionTokens: 3 };
       return { text: 'ok' };
     });
     const backend = new OpenAIBackend({ baseUrl: s.baseUrl, model: 'm', retryDelayMs: 10 });
@@ -87,6 +89,11 @@ test('a 4xx fails that request with the server message (context overflow named),
     const [r] = await backend.generate([{ prompt: 'flaky' }], d);
     expect(r.text).toBe('ok');
     expect(s.bodies.length - before).toBe(3);
+    const shortened = await backend.generate([{ prompt: 'shortened' }], { maxNewTokens: 16 }).catch((e: unknown) => e);
+    expect(shortened).toBeInstanceOf(RequestRejected);
+    expect((shortened as RequestRejected).reason).toContain('context overflow: HTTP 200: the answer ended for length after 3 of the 16 tokens asked');
+    const [full] = await backend.generate([{ prompt: 'shortened' }], { maxNewTokens: 3 }); // cut at the budget asked: an answer
+    expect(full).toMatchObject({ text: 'Yes, the', finishReason: 'length' });
     const auth = await backend.generate([{ prompt: 'auth' }], d).catch((e: unknown) => e);
     expect(auth).not.toBeInstanceOf(RequestRejected);
     expect(auth).toMatchObject({ type: 'InvalidInput', nonRetryable: true, message: expect.stringContaining('HTTP 401') });
@@ -127,6 +134,9 @@ test('a 500 with the same message on every try is that request\'s failure; a 500
 test('identity: what /v1/models reports about the served weights, plus the spec\'s revision; a name the server does not serve is refused', async () => {
   const s = await startFakeOpenAI({ model: 'm', root: '/ckpt/a', maxModelLen: 4096 });
   try {
+    // a vLLM card: 64 in flight per process unless the spec says
+    expect((await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'm' })).limiter.limit).toBe(64);
+    expect((await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'm', concurrency: 8 })).limiter.limit).toBe(8);
     const a = await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: 'm' });
     expect(a.identity).toBe(`openai:${s.baseUrl}#m?root=%2Fckpt%2Fa&max_model_len=4096`);
     s.root = '/ckpt/b';
@@ -263,6 +273,43 @@ test('as vLLM decodes them: synthesis asks for plain greedy and a stop set witho
     expect(sent).toContainEqual([591, 443]);
     // nothing of the folder's sampling settings reaches any request, the judge's included
     expect(s.effective.map((e) => { const { max_tokens: _, ...rest } = e.sampling; return rest; })).toEqual(Array(s.effective.length).fill(PLAIN_GREEDY));
+  } finally {
+    await s.close();
+  }
+}, 120_000);
+
+test('a server that is not vLLM (a bare /models card): the synthesizer formats are refused saying why; the judge runs, cached only under a revision', async () => {
+  const m = await sampleDataset({ count: 4, seed: 41, format: 'jsonl' });
+  const s = await startFakeOpenAI({ model: MODEL, card: 'bare', noTokenize: true });
+  s.setAnswer((body) => (body.includes('"messages"') ? { text: llamaTriplet('What is it?') } : { text: 'Yes' }));
+  try {
+    // synthesis: refused before a request is sent, and the stage waits for the operator
+    const spec = modelSpec(m, s, { pipeline: ['ingest', 'synthesize'], concurrency: 2, shardSize: 4 });
+    const handle = await startRun(h.client, spec);
+    const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((x) => x.status === 'failed_waiting'));
+    const synth = waiting.stages.find((x) => x.name === 'synthesize')!;
+    expect(synth.status).toBe('failed_waiting');
+    expect(synth.error?.message).toContain('is not vLLM: its /models card for "AdaptLLM/visual-instruction-synthesizer" has no root or max_model_len');
+    expect(synth.error?.message).toContain('serve the model with vLLM');
+    expect(s.bodies).toHaveLength(0);
+    await handle.terminate('test done');
+
+    // the judge's raw prompt works on any server, but its answers are cached only under a revision
+    const judged = (model: Record<string, unknown>) => {
+      const j = specFor(m, { pipeline: ['ingest', 'synthesize', 'filter'] });
+      Object.assign((j.stages as Record<string, Record<string, unknown>>).filter, { judge: 'model', model: { backend: 'openai', baseUrl: s.baseUrl, model: MODEL, ...model } });
+      return j;
+    };
+    const unnamed = await startRun(h.client, judged({}));
+    const refused = (await waitForProgress(h.client, unnamed.workflowId, (p) => p.stages.some((x) => x.status === 'failed_waiting'))).stages.find((x) => x.name === 'filter')!;
+    expect(refused.error?.message).toContain('says nothing about the weights served as');
+    expect(refused.error?.message).toContain("set the model's revision in the spec");
+    await unnamed.terminate('test done');
+    // one request in flight unless the spec says otherwise: such a server answers one at a time
+    expect((await OpenAIBackend.connect({ baseUrl: s.baseUrl, model: MODEL })).limiter.limit).toBe(1);
+    const named: RunProgress = await (await startRun(h.client, judged({ revision: 'smollm2-135m-q8' }))).result();
+    expect(named.status).toBe('succeeded');
+    expect(named.stages.find((x) => x.name === 'filter')!.counts).toMatchObject({ in: 4, failed: 0 });
   } finally {
     await s.close();
   }
