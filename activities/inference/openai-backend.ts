@@ -66,9 +66,11 @@ export function defaultConcurrency(served: ServedModel | undefined): number {
  * Plain greedy decoding with no penalty, stated field by field: vLLM takes every field a request
  * leaves unset from the served generation_config.json (vllm/config/model.py,
  * get_diff_sampling_param), so leaving them out would decode with the checkpoint's own settings.
- * top_k -1 is "all tokens" in vLLM, SGLang and llama.cpp alike.
+ * top_k 0 is "all tokens" in vLLM (vllm/sampling_params.py) and llama.cpp alike; -1, vLLM's other
+ * spelling, is a 500 in llama-cpp-python. repeat_penalty is llama.cpp's name for the repetition
+ * penalty (it applies 1.1 unless told; vLLM ignores the unknown field).
  */
-export const GREEDY = { temperature: 0, top_p: 1, top_k: -1, min_p: 0, repetition_penalty: 1, presence_penalty: 0, frequency_penalty: 0 } as const;
+export const GREEDY = { temperature: 0, top_p: 1, top_k: 0, min_p: 0, repetition_penalty: 1, repeat_penalty: 1, presence_penalty: 0, frequency_penalty: 0 } as const;
 
 function sniffMime(b: Uint8Array): string {
   if (b[0] === 0x89 && b[1] === 0x50) return 'image/png';

@@ -237,7 +237,7 @@ const qwenTriplet = (q: string) =>
 // What a released Qwen2-VL-Instruct folder tells vLLM (generation_config.json, and the tokenizer's
 // eos <|im_end|>): sampling settings near greedy with a repetition penalty, and both turn ends as EOS.
 const QWEN2VL_INSTRUCT_GENERATION = { eos_token_id: [151645, 151643], repetition_penalty: 1.05, temperature: 0.01, top_k: 1, top_p: 0.001 };
-const PLAIN_GREEDY = { temperature: 0, top_p: 1, top_k: -1, min_p: 0, repetition_penalty: 1, presence_penalty: 0, frequency_penalty: 0 };
+const PLAIN_GREEDY = { temperature: 0, top_p: 1, top_k: 0, min_p: 0, repetition_penalty: 1, presence_penalty: 0, frequency_penalty: 0 };
 
 test('as vLLM decodes them: synthesis asks for plain greedy and a stop set without the EOS ids, so the whole triplet comes back', async () => {
   const m = await sampleDataset({ count: 6, seed: 33, format: 'jsonl' });

