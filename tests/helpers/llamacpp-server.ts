@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../cli/stack/temporal-server';
-import { startServerProcess, type ServerProcess } from './server-process';
+import { startServerProcess, type ServerProcess } from '../../cli/stack/server-process';
 
 /** The venv scripts/setup-llamacpp.sh installs into (same default, same override). */
 export const LLAMACPP_VENV = process.env.ADAMLLM_LLAMACPP_VENV ?? path.join(os.homedir(), '.cache', 'adamllm', 'llama-cpp-python-0.3.36');

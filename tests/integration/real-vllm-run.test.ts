@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { RunProgress } from '../../core/types';
 import { harness, tempDir, type Harness } from '../helpers/env';
 import { sampleDataset, specFor, startRun, waitForProgress } from '../helpers/runs';
-import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../helpers/vllm-server';
+import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../../cli/stack/vllm-server';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
 
 const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, runCli } from '../helpers/processes';
-import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../helpers/vllm-server';
+import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../../cli/stack/vllm-server';
 
 const model = path.join(ROOT, 'models', 'out', 'qwen2vl-tiny');
 const NAME = 'qwen2vl-tiny';

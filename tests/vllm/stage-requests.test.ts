@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import { evalPrompt } from '../../core/eval/prompts';
 import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import { ROOT, startServe } from '../helpers/processes';
-import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../helpers/vllm-server';
+import { NO_VLLM, startVllm, vllmPython, type VllmServer } from '../../cli/stack/vllm-server';
 
 const model = path.join(ROOT, 'models', 'out', 'qwen2vl-tiny');
 const NAME = 'qwen2vl-tiny';

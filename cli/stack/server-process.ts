@@ -1,7 +1,8 @@
-// A real inference server (vLLM, llama.cpp's) as the tests run one: a Python process in its own
-// process group (so stop() takes every child it started with it), its last output lines kept for
-// error messages, and a start that resolves once GET /v1/models answers, or stops the group and
-// says why. vllm-server.ts and llamacpp-server.ts give it their command lines.
+// A local inference server (vLLM, llama.cpp's) as the demo and the tests start one: a Python
+// process in its own process group (so stop() takes every child it started with it), its last
+// output lines kept for error messages, and a start that resolves once GET /v1/models answers, or
+// stops the group and says why. vllm-server.ts and tests/helpers/llamacpp-server.ts give it their
+// command lines.
 import { spawn } from 'node:child_process';
 
 export interface ServerProcessOptions {
@@ -79,7 +80,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
   child.once('exit', (code, signal) => {
     exited = signal ? `signal ${signal}` : `code ${code}`;
   });
-  // if the test process ends without stop(), take the server with it
+  // if this process ends without stop(), take the server with it
   const onExit = () => signalGroup(pid, 'SIGKILL');
   process.once('exit', onExit);
 
