@@ -24,6 +24,7 @@ import { accounted } from '../stage/counts';
 import { sha256File } from '../store/artifact-store';
 import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
 import { prepareEvalImage } from './eval-image';
+import { evaluationDecoding, evaluationRequest } from './evaluation-request';
 import { recordMetrics, scoreDetails } from './record-scores';
 import { modelRowFor, resolveTarget } from './targets';
 
@@ -215,14 +216,14 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
       db: ctx.db,
       backend,
       promptFormat: todo[0].prompt.version,
-      decoding: { maxNewTokens },
+      decoding: evaluationDecoding(maxNewTokens),
       useCache: s.cache,
       batchSize: s.batchSize,
       jobs: todo
         .filter((r) => !r.error && r.image)
         .map((r) => {
           const raw = r.image!;
-          return { item: r, request: { prompt: r.prompt.prompt, chat: r.prompt.chat, images: [preparedImage(async () => raw, r.imageSha!, how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext }), mediaDir)] } };
+          return { item: r, request: evaluationRequest(r.prompt, preparedImage(async () => raw, r.imageSha!, how, async (b) => ({ bytes: await prepareEvalImage(b, how), ext }), mediaDir)) };
         }),
       write,
       heartbeat: (d) => ctx.heartbeat({ shard, ...d }),

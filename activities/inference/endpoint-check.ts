@@ -6,14 +6,14 @@
 // that is not vLLM (its card lacks vLLM's fields, its requests' extensions are ignored) is named,
 // with the first tokens that differ.
 import sharp from 'sharp';
-import { synthesisChat } from '../../core/chat/qwen2vl';
 import { evalPrompt } from '../../core/eval/prompts';
 import { EVAL_MAX_PIXELS, EVAL_MIN_PIXELS } from '../../core/eval/smart-resize';
 import { TRAIN_IMAGE_MAX_PIXELS, TRAIN_IMAGE_MIN_PIXELS } from '../../core/synth/image-size';
-import { LLAMA3_SYSTEM, SYNTH_CONTRACTS, synthesisPrompt } from '../../core/synth/contract';
+import { SYNTH_CONTRACTS } from '../../core/synth/contract';
 import { prepareEvalImage } from '../evaluate/eval-image';
-import { synthesisDecoding } from '../synthesize/model-stage';
+import { evaluationDecoding, evaluationRequest } from '../evaluate/evaluation-request';
 import { prepareSynthImage } from '../synthesize/synth-image';
+import { synthesisDecoding, synthesisRequest } from '../synthesize/synthesis-request';
 import type { Decoding, GenerateRequest } from './backend';
 import { OpenAIBackend } from './openai-backend';
 
@@ -42,18 +42,18 @@ const QUESTION = 'What is shown in the image?';
 /** the image slot each format's prompt carries (the model's processor expands it into patches) */
 const IMAGE_SLOT: Record<CheckedFormat, string> = { qwen2vl: '<|image_pad|>', 'llava-llama3': '<|reserved_special_token_4|>' };
 
-/** The stage's request for a made-up item, the method's prompt for it, and whether its tokenizer adds special tokens. */
+/** The stage's request for a made-up item (synthesis-request.ts, evaluation-request.ts), the method's prompt for it, and whether its tokenizer adds special tokens. */
 async function stageRequest(o: EndpointCheckOptions): Promise<{ request: GenerateRequest; decoding: Decoding; prompt: string; addSpecialTokens: boolean }> {
   const photo = new Uint8Array(await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 190, g: 70, b: 40 } } }).png().toBuffer());
   if (o.stage === 'synthesize') {
-    const contract = SYNTH_CONTRACTS[o.format];
+    // qwen2vl images go at the trainer's default scale (the stage's default imageMaxPixels/imageMinPixels)
     const image = o.format === 'qwen2vl' ? (await prepareSynthImage(photo, { maxPixels: TRAIN_IMAGE_MAX_PIXELS, minPixels: TRAIN_IMAGE_MIN_PIXELS })).bytes : photo;
-    const chat = o.format === 'qwen2vl' ? synthesisChat(contract, CAPTION) : synthesisChat(contract, CAPTION, LLAMA3_SYSTEM);
-    return { request: { prompt: synthesisPrompt(contract, CAPTION), chat, images: [image] }, decoding: synthesisDecoding(o.format, 16), prompt: synthesisPrompt(contract, CAPTION), addSpecialTokens: contract.tokenizerAddsBos };
+    const request = synthesisRequest(o.format, CAPTION, image);
+    return { request, decoding: synthesisDecoding(o.format, 16), prompt: request.prompt, addSpecialTokens: SYNTH_CONTRACTS[o.format].tokenizerAddsBos };
   }
   const p = evalPrompt(o.format, QUESTION);
   const image = await prepareEvalImage(photo, { family: o.format, minPixels: EVAL_MIN_PIXELS, maxPixels: EVAL_MAX_PIXELS });
-  return { request: { prompt: p.prompt, chat: p.chat, images: [image] }, decoding: { maxNewTokens: 16 }, prompt: p.prompt, addSpecialTokens: p.chat.addSpecialTokens ?? false };
+  return { request: evaluationRequest(p, image), decoding: evaluationDecoding(16), prompt: p.prompt, addSpecialTokens: p.chat.addSpecialTokens ?? false };
 }
 
 /**

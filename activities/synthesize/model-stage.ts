@@ -4,11 +4,9 @@
 // filtered task with its reason; outputs come through the durable cache.
 import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
-import { synthesisChat } from '../../core/chat/qwen2vl';
-import { LLAMA3_SYNTH, LLAMA3_SYSTEM, parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
+import { parseSynthesis, SYNTH_CONTRACTS } from '../../core/synth/contract';
 import type { Prisma } from '../db/client';
 import { failure } from '../errors';
-import type { Decoding } from '../inference/backend';
 import { backendFor } from '../inference/backend-for';
 import { requireVllm } from '../inference/openai-backend';
 import { streamGenerate } from '../inference/generate-stream';
@@ -18,30 +16,7 @@ import { callCost, synthesisLedger } from '../stage/cost-ledger';
 import { planOverAcceptedItems } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
 import { prepareSynthImage } from './synth-image';
-
-/** Per prompt format: the contract and its chat form for chat APIs. */
-const FORMATS = {
-  qwen2vl: { contract: QWEN2VL_SYNTH, chat: (caption: string) => synthesisChat(QWEN2VL_SYNTH, caption) },
-  // The released synthesizer: llava_llama_3 system sentence, served with the project's template
-  // (core/chat/templates), two BOS (the template's and the tokenizer's).
-  'llava-llama3': { contract: LLAMA3_SYNTH, chat: (caption: string) => synthesisChat(LLAMA3_SYNTH, caption, LLAMA3_SYSTEM) },
-} as const;
-
-/**
- * How a synthesizer decodes (method.md §4.3, §5.1): greedy, stop only on the end-of-synthesis
- * token and never on the model's EOS ids (both families list their turn end there, so an engine
- * that adds them, as vLLM does, would stop after the first question), special tokens kept.
- */
-export function synthesisDecoding(format: keyof typeof FORMATS, maxNewTokens: number): Decoding {
-  const contract = FORMATS[format].contract;
-  return {
-    maxNewTokens,
-    // the released model's id is fixed by its vocabulary; a Qwen2-VL synthesizer's comes from its own tokenizer
-    ...(format === 'llava-llama3' ? { stopTokenIds: [contract.endId] } : { stopTokens: [contract.END] }),
-    keepSpecialTokens: true,
-    ignoreEos: true,
-  };
-}
+import { synthesisDecoding, synthesisRequest } from './synthesis-request';
 
 export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   reset: rulesSynthesizeStage.reset,
@@ -53,8 +28,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   async shard(ctx, shard) {
     const s = ctx.settings;
     if (!s.model) throw failure(ErrorTypes.InvalidRunSpec, 'stages.synthesize.model: required when synthesizer is "model"');
-    const format = FORMATS[s.promptFormat];
-    const contract = format.contract;
+    const contract = SYNTH_CONTRACTS[s.promptFormat];
     const backend = await backendFor(s.model, ctx);
     requireVllm(backend, `the ${s.promptFormat} synthesizer prompt (an assistant message continued, ignore_eos with its end token as the only stop)`);
     const dataset = await requireDataset(ctx);
@@ -81,7 +55,7 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
       decoding,
       useCache: s.cache,
       batchSize: s.batchSize,
-      jobs: items.map((it) => ({ item: it, request: { prompt: synthesisPrompt(contract, it.caption ?? ''), chat: format.chat(it.caption ?? ''), images: [image(it.resolvedPath!, it.imageSha256)] } })),
+      jobs: items.map((it) => ({ item: it, request: synthesisRequest(s.promptFormat, it.caption ?? '', image(it.resolvedPath!, it.imageSha256)) })),
       write: async (outcomes) => {
         const rows: Prisma.SynthTaskCreateManyInput[] = outcomes.map(({ item, result: out, error }) => {
           if (!out) return { ...base(item), status: 'FAILED', reason: error };

@@ -1,19 +1,18 @@
 // Run by tests/vllm in a plain Node process (onnxruntime-node checks typed arrays by identity;
 // Jest's sandbox has its own): builds the requests the synthesize and evaluate stages build for
-// a Qwen2-VL model (prompt, chat form, prepared image, decoding), sends them through the backend
-// a model spec names (`{"backend": "onnx", ...}` or `{"backend": "openai", ...}`) and prints the
-// results as JSON. Job on stdin: { model, captions, questions, image (a file), maxNewTokens }.
+// a Qwen2-VL model (synthesis-request.ts, evaluation-request.ts, the stages' image preparation),
+// sends them through the backend a model spec names (`{"backend": "onnx", ...}` or
+// `{"backend": "openai", ...}`) and prints the results as JSON. Job on stdin: { model, captions, questions, image (a file), maxNewTokens }.
 import fs from 'node:fs/promises';
 import { prepareEvalImage } from '../../activities/evaluate/eval-image';
+import { evaluationDecoding, evaluationRequest } from '../../activities/evaluate/evaluation-request';
 import { backendFor } from '../../activities/inference/backend-for';
-import { ZModelRef } from '../../core/spec';
 import { prepareSynthImage } from '../../activities/synthesize/synth-image';
-import { synthesisDecoding } from '../../activities/synthesize/model-stage';
-import { synthesisChat } from '../../core/chat/qwen2vl';
+import { synthesisDecoding, synthesisRequest } from '../../activities/synthesize/synthesis-request';
 import { evalPrompt } from '../../core/eval/prompts';
 import { EVAL_MAX_PIXELS, EVAL_MIN_PIXELS } from '../../core/eval/smart-resize';
 import { TRAIN_IMAGE_MAX_PIXELS, TRAIN_IMAGE_MIN_PIXELS } from '../../core/synth/image-size';
-import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
+import { ZModelRef } from '../../core/spec';
 
 interface Job {
   model: unknown;
@@ -34,12 +33,11 @@ async function main(): Promise<void> {
   // one request per call: the onnx backend runs vision-language requests one at a time
   const synthesis = [];
   for (const c of job.captions) {
-    synthesis.push(...(await backend.generate([{ prompt: synthesisPrompt(QWEN2VL_SYNTH, c), chat: synthesisChat(QWEN2VL_SYNTH, c), images: [synthImage] }], synthesisDecoding('qwen2vl', job.maxNewTokens))));
+    synthesis.push(...(await backend.generate([synthesisRequest('qwen2vl', c, synthImage)], synthesisDecoding('qwen2vl', job.maxNewTokens))));
   }
   const evaluation = [];
   for (const q of job.questions) {
-    const p = evalPrompt('qwen2vl', q);
-    evaluation.push(...(await backend.generate([{ prompt: p.prompt, chat: p.chat, images: [evalImage] }], { maxNewTokens: job.maxNewTokens })));
+    evaluation.push(...(await backend.generate([evaluationRequest(evalPrompt('qwen2vl', q), evalImage)], evaluationDecoding(job.maxNewTokens))));
   }
   process.stdout.write(JSON.stringify({ identity: backend.identity, synthesis, evaluation }));
   await backend.dispose();

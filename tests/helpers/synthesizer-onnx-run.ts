@@ -4,12 +4,11 @@
 // prompt and decoding. Prints the outputs as JSON.
 import fs from 'node:fs/promises';
 import { backendFor } from '../../activities/inference/backend-for';
-import { synthesisDecoding } from '../../activities/synthesize/model-stage';
-import { QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
+import { synthesisDecoding, synthesisRequest } from '../../activities/synthesize/synthesis-request';
 
 async function main(dir: string, image: string, caption: string): Promise<void> {
   const backend = await backendFor({ backend: 'onnx', path: dir }, {});
-  const request = { prompt: synthesisPrompt(QWEN2VL_SYNTH, caption), images: [await fs.readFile(image)] };
+  const request = synthesisRequest('qwen2vl', caption, await fs.readFile(image));
   const [out] = await backend.generate([request], synthesisDecoding('qwen2vl', 24));
   process.stdout.write(JSON.stringify({ identity: backend.identity, out }));
   await backend.dispose();
