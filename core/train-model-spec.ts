@@ -30,14 +30,23 @@ export const ZInitModel = z
       .int()
       .min(32)
       .max(8192)
-      .refine((h) => h % 8 === 0, 'a multiple of 8 (4 attention heads, M-RoPE sections)')
+      .refine((h) => h % 8 === 0, 'a multiple of 8 (M-RoPE sections)')
       .default(128)
       .describe('width of the language model'),
+    heads: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe('attention heads of the language model, each hidden/heads wide (at most 2 key/value heads); vLLM\'s CPU attention takes heads of 32, 64, 80, … wide, not 16'),
     layers: z.number().int().min(1).max(128).default(2).describe('decoder layers'),
     visionDepth: z.number().int().min(1).max(64).default(2).describe('vision tower blocks'),
     seed: z.number().int().min(0).default(0).describe('the random weights\' seed: the same arguments and corpus give the same files'),
   })
-  .strict();
+  .strict()
+  // M-RoPE splits half a head into three sections
+  .refine((i) => i.hidden % i.heads === 0 && (i.hidden / i.heads) % 2 === 0 && i.hidden / i.heads >= 8, { path: ['heads'], message: 'must divide hidden into heads of an even width of at least 8' });
 export type TInitModel = z.infer<typeof ZInitModel>;
 
 /** Exactly one of `path` (an existing model) or `init` (a new one). */

@@ -32,7 +32,8 @@ const initCode = () => path.join(projectRoot(), 'trainer', 'adamllm_trainer', 'i
 
 /** The cache key of an init-model output: its arguments, its corpus files' contents, the code. */
 export async function initKey(init: TInitModel, corpus: string[]): Promise<string> {
-  const args = { vocabSize: init.vocabSize, hidden: init.hidden, layers: init.layers, visionDepth: init.visionDepth, seed: init.seed };
+  // heads only when not the default 4: the models made before it was a setting keep their key
+  const args = { vocabSize: init.vocabSize, hidden: init.hidden, ...(init.heads === 4 ? {} : { heads: init.heads }), layers: init.layers, visionDepth: init.visionDepth, seed: init.seed };
   const files = await Promise.all(corpus.map((f) => sha256File(f)));
   const code = await sha256File(initCode());
   return createHash('sha256').update(canonicalJson({ args, corpus: files, code })).digest('hex').slice(0, 16);
@@ -57,7 +58,7 @@ async function checkCorpus(corpus: string[]): Promise<string[]> {
 async function makeModel(init: TInitModel, corpus: string[], dir: string, o: BaseOptions): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const args = ['init-model', '--corpus', ...corpus, '--out', tmp];
-  args.push('--vocab-size', String(init.vocabSize), '--hidden', String(init.hidden), '--layers', String(init.layers), '--vision-depth', String(init.visionDepth), '--seed', String(init.seed));
+  args.push('--vocab-size', String(init.vocabSize), '--hidden', String(init.hidden), '--heads', String(init.heads), '--layers', String(init.layers), '--vision-depth', String(init.visionDepth), '--seed', String(init.seed));
   const ticker = setInterval(o.heartbeat, 5000);
   try {
     const r = await runTrainer(args, { signal: o.signal, python: o.python, env: { CUDA_VISIBLE_DEVICES: '' } });

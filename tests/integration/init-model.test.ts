@@ -26,8 +26,11 @@ test('init-model: a tokenizer of the corpus, random weights, the same files for 
   const b = run(['--corpus', corpus, '--out', path.join(dir, 'b'), '--vocab-size', '600', '--hidden', '64', '--layers', '1']);
   expect(b.status).toBe(0);
   for (const f of ['model.safetensors', 'tokenizer.json', 'config.json']) expect(fs.readFileSync(path.join(dir, 'b', f))).toEqual(fs.readFileSync(path.join(dir, 'a', f)));
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'a', 'config.json'), 'utf8')) as { hidden_size: number; num_hidden_layers: number; vocab_size: number };
-  expect(config).toMatchObject({ hidden_size: 64, num_hidden_layers: 1, vocab_size: init.vocab });
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'a', 'config.json'), 'utf8')) as Record<string, unknown>;
+  expect(config).toMatchObject({ hidden_size: 64, num_hidden_layers: 1, vocab_size: init.vocab, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16 });
+  // --heads 2: heads of 32, the narrowest vLLM's CPU attention runs
+  expect(run(['--corpus', corpus, '--out', path.join(dir, 'c'), '--vocab-size', '600', '--hidden', '64', '--heads', '2', '--layers', '1']).status).toBe(0);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, 'c', 'config.json'), 'utf8'))).toMatchObject({ hidden_size: 64, num_attention_heads: 2, num_key_value_heads: 2, head_dim: 32 });
 
   // the corpus' words are whole tokens: the vocabulary is the corpus'
   const code = `
@@ -48,4 +51,7 @@ test('init-model refuses an empty corpus and a width the attention heads cannot 
   const odd = run(['--corpus', path.join(dir, 'empty.txt'), '--out', path.join(dir, 'y'), '--hidden', '100']);
   expect(odd.status).toBe(2);
   expect(events(odd.stdout).at(-1)).toMatchObject({ message: expect.stringContaining('--hidden 100 must be a multiple of 8') });
+  const narrow = run(['--corpus', path.join(dir, 'empty.txt'), '--out', path.join(dir, 'z'), '--hidden', '64', '--heads', '16']);
+  expect(narrow.status).toBe(2);
+  expect(events(narrow.stdout).at(-1)).toMatchObject({ message: expect.stringContaining('--heads 16 must divide --hidden 64 into heads of an even width of at least 8') });
 }, 60_000);

@@ -32,7 +32,7 @@ test('a minimal spec gets the train stage\'s defaults, with ONNX on', () => {
 
 test('init: defaults of init-model', () => {
   const s = parseTrainModelSpec({ ...minimal, base: { init: { corpus: ['corpus.txt'] } } });
-  expect(s.base).toEqual({ init: { corpus: ['corpus.txt'], vocabSize: 2048, hidden: 128, layers: 2, visionDepth: 2, seed: 0 } });
+  expect(s.base).toEqual({ init: { corpus: ['corpus.txt'], vocabSize: 2048, hidden: 128, heads: 4, layers: 2, visionDepth: 2, seed: 0 } });
 });
 
 test('each role has its trainer sequence and Model kind', () => {
@@ -94,4 +94,12 @@ test('an operator\'s train patch merges and validates, naming the field', () => 
 test('the README\'s example spec validates (trainSynthesizer fills in the role)', () => {
   const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'samples', 'synthesizer-spec.example.json'), 'utf8')) as Record<string, unknown>;
   expect(parseTrainModelSpec({ ...example, role: 'synthesizer' })).toMatchObject({ name: 'general-synthesizer', train: { onnx: true, maxLength: 1024 } });
+});
+
+test('init heads: they divide the width into even heads of at least 8 (M-RoPE), named by path', () => {
+  const init = (o: Record<string, unknown>) => ({ ...minimal, base: { init: { corpus: ['corpus.txt'], ...o } } });
+  expect(parseTrainModelSpec(init({ hidden: 64, heads: 2 })).base).toMatchObject({ init: { hidden: 64, heads: 2 } });
+  for (const bad of [{ hidden: 64, heads: 3 }, { hidden: 64, heads: 16 }, { hidden: 48, heads: 8 }, { hidden: 72, heads: 8 }]) {
+    expect(issues(init(bad))).toEqual([expect.stringMatching(/^spec\.base\.init\.heads: must divide hidden into heads of an even width of at least 8/)]);
+  }
 });

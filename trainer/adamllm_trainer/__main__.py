@@ -4,7 +4,7 @@ python -m adamllm_trainer export-onnx --config CONFIG   (output_dir/hf -> output
 python -m adamllm_trainer validate --config CONFIG [--onnx DIR]
 python -m adamllm_trainer inspect --config CONFIG [--row N]   (a rendered example: tokens, labels)
 python -m adamllm_trainer diff-weights --base DIR --checkpoint DIR   (which tensors training changed)
-python -m adamllm_trainer init-model --corpus FILE [FILE ...] --out DIR [--vocab-size N --hidden N --layers N --vision-depth N --seed N]
+python -m adamllm_trainer init-model --corpus FILE [FILE ...] --out DIR [--vocab-size N --hidden N --heads N --layers N --vision-depth N --seed N]
    (a new Qwen2-VL: a tokenizer trained on the corpus, random weights; see init_model.py)
 python -m adamllm_trainer config [--json]   (every setting of CONFIG: its default and help)
 
@@ -45,6 +45,7 @@ def main(argv=None) -> int:
     n.add_argument("--out", required=True)
     n.add_argument("--vocab-size", type=int, default=2048)
     n.add_argument("--hidden", type=int, default=128)
+    n.add_argument("--heads", type=int, default=4, help="attention heads of the language model; a head is hidden/heads wide")
     n.add_argument("--layers", type=int, default=2)
     n.add_argument("--vision-depth", type=int, default=2)
     n.add_argument("--seed", type=int, default=0)
@@ -62,10 +63,14 @@ def main(argv=None) -> int:
         from .init_model import init_model
 
         if args.hidden % 8 or args.hidden < 32:
-            emit("error", type="config", message=f"init-model: --hidden {args.hidden} must be a multiple of 8, at least 32 (4 heads, M-RoPE sections)")
+            emit("error", type="config", message=f"init-model: --hidden {args.hidden} must be a multiple of 8, at least 32 (M-RoPE sections)")
+            return EXIT_CODES["config"]
+        # M-RoPE splits half a head into three sections: a head of at least 8, even
+        if args.heads < 1 or args.hidden % args.heads or (args.hidden // args.heads) % 2 or args.hidden // args.heads < 8:
+            emit("error", type="config", message=f"init-model: --heads {args.heads} must divide --hidden {args.hidden} into heads of an even width of at least 8")
             return EXIT_CODES["config"]
         try:
-            emit("init", **init_model(args.corpus, Path(args.out), args.vocab_size, args.hidden, args.layers, args.vision_depth, args.seed))
+            emit("init", **init_model(args.corpus, Path(args.out), args.vocab_size, args.hidden, args.layers, args.vision_depth, args.seed, args.heads))
         except (OSError, ValueError) as e:
             emit("error", type="config", message=f"init-model: {e}")
             return EXIT_CODES["config"]

@@ -1,7 +1,7 @@
 """A new Qwen2-VL from nothing: a byte-level BPE trained on a corpus, and random weights.
 
     python -m adamllm_trainer init-model --corpus FILE [FILE ...] --out DIR
-        [--vocab-size 2048] [--hidden 128] [--layers 2] [--vision-depth 2] [--seed 0]
+        [--vocab-size 2048] [--hidden 128] [--heads 4] [--layers 2] [--vision-depth 2] [--seed 0]
 
 writes a Hugging Face folder (config, safetensors, tokenizer with Qwen2-VL's chat template,
 generation and preprocessor configs) that the trainer trains from and exports like any other
@@ -86,11 +86,13 @@ def save_tokenizer(hf_tok: PreTrainedTokenizerFast, folder: Path) -> None:
     cfg_path.write_text(json.dumps(cfg, indent=2))
 
 
-def text_settings(tok: Tokenizer, hidden: int = 128, layers: int = 2) -> dict:
-    """Text-model sizes: `hidden` wide (4 heads of hidden/4, 2 KV heads), MLP twice as wide."""
+def text_settings(tok: Tokenizer, hidden: int = 128, layers: int = 2, heads: int = 4) -> dict:
+    """Text-model sizes: `hidden` wide (`heads` heads of hidden/heads, at most 2 KV heads), MLP
+    twice as wide. vLLM's CPU attention takes a head of 32, 64, 80, ... but not 16: a 64-wide
+    model for it has 2 heads."""
     return dict(vocab_size=tok.get_vocab_size(), hidden_size=hidden, intermediate_size=2 * hidden,
-                num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                head_dim=hidden // 4, max_position_embeddings=4096, rms_norm_eps=1e-6,
+                num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=min(2, heads),
+                head_dim=hidden // heads, max_position_embeddings=4096, rms_norm_eps=1e-6,
                 bos_token_id=tok.token_to_id("<|endoftext|>"),
                 eos_token_id=tok.token_to_id("<|im_end|>"),
                 pad_token_id=tok.token_to_id("<|endoftext|>"))
@@ -151,7 +153,7 @@ def save_hf_folder(model, hf_tok, folder: Path, processor=None) -> None:
 
 
 def init_model(corpus: list, out: Path, vocab_size: int = 2048, hidden: int = 128, layers: int = 2,
-               vision_depth: int = 2, seed: int = 0) -> dict:
+               vision_depth: int = 2, seed: int = 0, heads: int = 4) -> dict:
     """Tokenizer trained on the corpus files' non-empty lines, random Qwen2-VL, saved to `out`."""
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
@@ -160,7 +162,7 @@ def init_model(corpus: list, out: Path, vocab_size: int = 2048, hidden: int = 12
         raise ValueError("the corpus is empty: the tokenizer needs text to learn from")
     tok = train_tokenizer(lines, vocab_size)
     hf_tok = make_hf_tokenizer(tok)
-    model = random_vl(vl_config(tok, text_settings(tok, hidden, layers), vision_depth), seed)
+    model = random_vl(vl_config(tok, text_settings(tok, hidden, layers, heads), vision_depth), seed)
     out.mkdir(parents=True, exist_ok=True)
     save_hf_folder(model, hf_tok, out, make_image_processor())
     return {"out": str(out), "vocab": tok.get_vocab_size(), "params": sum(p.numel() for p in model.parameters()), "lines": len(lines)}
