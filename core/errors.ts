@@ -20,6 +20,12 @@ export const ErrorTypes = {
   ExportMismatch: 'ExportMismatch',
   /** The trainer process failed (out of memory, killed, a crash); retried, resuming from its checkpoint. */
   TrainerFailed: 'TrainerFailed',
+  /**
+   * Every model request of a stage failed (a server that refuses them all, a model that cannot
+   * run): the stage did not run the method. Its failed requests are forgotten, so the operator's
+   * retryStage asks them again once the model or server is fixed.
+   */
+  EveryRequestFailed: 'EveryRequestFailed',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -33,4 +39,5 @@ export const nonRetryableErrorTypes: ErrorType[] = [
   ErrorTypes.MissingStageOutput,
   ErrorTypes.UnknownStage,
   ErrorTypes.ExportMismatch,
+  ErrorTypes.EveryRequestFailed,
 ];

@@ -21,6 +21,7 @@ import { preparedImage } from '../inference/images';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { callCost, ledgerTally, type CallCost } from '../stage/cost-ledger';
 import { accounted } from '../stage/counts';
+import { failWhenEveryRequestFailed } from '../stage/every-request-failed';
 import { sha256File } from '../store/artifact-store';
 import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
 import { prepareEvalImage } from './eval-image';
@@ -259,17 +260,23 @@ export const evaluateStage: StageImplementation<'evaluate'> = {
       // Scores are recomputed from the stored output texts in row order, as the paper's code
       // sums them: a Float column round trip through Prisma can lose the last bit (prisma#11096).
       const agg = new Aggregator();
+      const failed: { reason: string | null; n: number }[] = [];
       for await (const row of readBenchmark(e.benchmark, task, { to: e.rows })) {
         const p = preds.get(row.index)!;
         const d = (p.details ?? {}) as { error?: string | null } & Partial<CallCost>;
         agg.add(task.scoreRow({ ...row.fields, ...(p.output !== null ? { pred: p.output } : {}) }, row.index, { f1Convention: ctx.settings.f1Convention }));
         if (p.output === null) {
           unanswered++;
-          reasons.push({ reason: d.error ?? 'no prediction', n: 1 });
+          failed.push({ reason: d.error ?? 'no prediction', n: 1 });
         } else answered++;
         if (p.runId !== ctx.runId) reused++;
         else ledger.add(d);
       }
+      // a model that answered no row of a benchmark has no score on it, not a score of 0
+      await failWhenEveryRequestFailed({ what: `evaluate: ${e.task} with ${e.model.name}`, made: e.rows, failed: failed.length, reasons: failed }, () =>
+        ctx.db.prediction.deleteMany({ where: { modelId: e.modelId, task: e.task, setupHash: e.setupHash, rowIndex: { lt: e.rows }, output: null } }),
+      );
+      reasons.push(...failed);
       const metrics = task.aggregate(agg);
       await recordMetrics(ctx.db, ctx.runId, e.modelId, { task: e.task, metrics, missing: agg.missing, random: agg.random, errors: agg.errors, ...(e.task === 'FoodSeg103' ? { f1Convention: ctx.settings.f1Convention } : {}) });
       for (const [k, v] of Object.entries(metrics)) if (k !== 'test_num' && v !== null) outputs[`${e.task} ${k} (${e.model.name})`] = Math.round(v * 100) / 100;

@@ -9,6 +9,7 @@ import { backendFor } from '../inference/backend-for';
 import { streamGenerate } from '../inference/generate-stream';
 import { shardRange, type StageImplementation } from '../stage/context';
 import { callCost, judgeLedger } from '../stage/cost-ledger';
+import { failWhenEveryRequestFailed } from '../stage/every-request-failed';
 import { rulesFilterStage } from './rules-stage';
 
 const DECODING = { maxNewTokens: 2, keepSpecialTokens: false };
@@ -17,7 +18,12 @@ export const modelJudgeStage: StageImplementation<'filter'> = {
   reset: rulesFilterStage.reset,
   plan: rulesFilterStage.plan,
   async finalize(ctx) {
-    return { ...(await rulesFilterStage.finalize(ctx)), outputs: await judgeLedger(ctx.db, ctx.runId) };
+    const result = await rulesFilterStage.finalize(ctx);
+    const failed = await ctx.db.verdict.groupBy({ by: ['reason'], where: { task: { runId: ctx.runId, status: 'OK' }, failed: true }, _count: { _all: true } });
+    await failWhenEveryRequestFailed({ what: 'filter', made: result.counts.in, failed: result.counts.failed, reasons: failed.map((r) => ({ reason: r.reason, n: r._count._all })) }, () =>
+      ctx.db.verdict.deleteMany({ where: { task: { runId: ctx.runId }, failed: true } }),
+    );
+    return { ...result, outputs: await judgeLedger(ctx.db, ctx.runId) };
   },
 
   async shard(ctx, shard) {

@@ -13,6 +13,7 @@ import { streamGenerate } from '../inference/generate-stream';
 import { datasetImage, preparedImage } from '../inference/images';
 import { requireDataset, shardRange, type StageImplementation } from '../stage/context';
 import { callCost, synthesisLedger } from '../stage/cost-ledger';
+import { failWhenEveryRequestFailed } from '../stage/every-request-failed';
 import { planOverAcceptedItems } from '../stage/counts';
 import { rulesSynthesizeStage, tripletHash } from './rules-stage';
 import { prepareSynthImage } from './synth-image';
@@ -22,7 +23,12 @@ export const modelSynthesizeStage: StageImplementation<'synthesize'> = {
   reset: rulesSynthesizeStage.reset,
   plan: planOverAcceptedItems,
   async finalize(ctx) {
-    return { ...(await rulesSynthesizeStage.finalize(ctx)), outputs: await synthesisLedger(ctx.db, ctx.runId) };
+    const result = await rulesSynthesizeStage.finalize(ctx);
+    const failed = await ctx.db.synthTask.groupBy({ by: ['reason'], where: { runId: ctx.runId, status: 'FAILED' }, _count: { _all: true } });
+    await failWhenEveryRequestFailed({ what: 'synthesize', made: result.counts.in, failed: result.counts.failed, reasons: failed.map((r) => ({ reason: r.reason, n: r._count._all })) }, () =>
+      ctx.db.synthTask.deleteMany({ where: { runId: ctx.runId, status: 'FAILED' } }),
+    );
+    return { ...result, outputs: await synthesisLedger(ctx.db, ctx.runId) };
   },
 
   async shard(ctx, shard) {

@@ -344,3 +344,60 @@ test('a server down past the retries fails the stage, which waits; answers alrea
     await s.close();
   }
 }, 180_000);
+
+test('a server that answers every request with the same 500 (a dead engine): the stage waits, naming it, instead of succeeding with nothing; fixed and retried, every request is asked again', async () => {
+  const m = await markedDataset(6, 29, {});
+  const s = await startFakeOpenAI({ model: MODEL });
+  let dead = true;
+  s.setAnswer((body) => (dead ? { status: 500, text: 'EngineCore encountered an issue' } : { text: llamaTriplet(`What is dish ${hash(body)}?`) }));
+  try {
+    const spec = modelSpec(m, s, { pipeline: ['ingest', 'synthesize', 'filter'], concurrency: 2, shardSize: 3, maxRetries: 1 });
+    const handle = await startRun(h.client, spec);
+    const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((x) => x.status === 'failed_waiting'), 90_000);
+    const synth = waiting.stages.find((x) => x.name === 'synthesize')!;
+    expect(synth.status).toBe('failed_waiting');
+    expect(synth.error).toMatchObject({ type: 'EveryRequestFailed' });
+    expect(synth.error!.message).toBe('synthesize: all 6 requests failed (server error: HTTP 500: EngineCore encountered an issue (the same on all 2 tries) ×6); fix the model, its server or the input, then retry the stage: the failed requests are asked again');
+    // the failed rows are gone: nothing was done, and a retry asks again
+    const runId = (await h.db.run.findFirstOrThrow({ where: { workflowId: handle.workflowId }, select: { id: true } })).id;
+    expect(await h.db.synthTask.count({ where: { runId } })).toBe(0);
+
+    dead = false;
+    await handle.signal('retryStage', { stage: 'synthesize' });
+    const done: RunProgress = await handle.result();
+    expect(done.status).toBe('succeeded');
+    expect(done.stages.find((x) => x.name === 'synthesize')!.counts).toEqual({ in: 6, out: 6, filtered: 0, failed: 0 });
+  } finally {
+    await s.close();
+  }
+}, 180_000);
+
+test('a model that answers no benchmark row has no score, not a score of 0: evaluate waits, naming why; retried, the rows are asked again', async () => {
+  const m = await markedDataset(2, 31, {});
+  const s = await startFakeOpenAI({ model: MODEL });
+  let dead = true;
+  s.setAnswer(() => (dead ? { status: 500, text: 'EngineCore encountered an issue' } : { text: 'yes' }));
+  try {
+    const spec = specFor(m, { pipeline: ['ingest', 'evaluate'] });
+    (spec.stages as Record<string, unknown>).evaluate = {
+      retry: { maximumAttempts: 1, initialIntervalSeconds: 0.2 },
+      benchmarks: [{ task: 'VQA_RAD', path: path.join(__dirname, '..', 'fixtures', 'benchmarks', 'vqa_rad.parquet') }],
+      models: [{ kind: 'base', name: 'served-base', model: { backend: 'openai', baseUrl: s.baseUrl, model: MODEL, maxRetries: 1 } }],
+    };
+    const handle = await startRun(h.client, spec);
+    const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.some((x) => x.status === 'failed_waiting'), 90_000);
+    const ev = waiting.stages.find((x) => x.name === 'evaluate')!;
+    expect(ev.error).toMatchObject({ type: 'EveryRequestFailed' });
+    expect(ev.error!.message).toMatch(/^evaluate: VQA_RAD with served-base: all 5 requests failed \(server error: HTTP 500: EngineCore encountered an issue/);
+    const runId = (await h.db.run.findFirstOrThrow({ where: { workflowId: handle.workflowId }, select: { id: true } })).id;
+    expect(await h.db.metric.count({ where: { runId } })).toBe(0);
+
+    dead = false;
+    await handle.signal('retryStage', { stage: 'evaluate' });
+    const done: RunProgress = await handle.result();
+    expect(done.status).toBe('succeeded');
+    expect(done.stages.find((x) => x.name === 'evaluate')!.counts).toMatchObject({ in: 5, out: 5, failed: 0 });
+  } finally {
+    await s.close();
+  }
+}, 180_000);
