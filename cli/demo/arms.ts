@@ -54,8 +54,24 @@ export function modelsNeeded(arms: readonly Arm[]): { synthesizer: boolean; judg
 export interface DemoModels {
   /** the general base model: HF folder (trained from) and ONNX folder (evaluated) */
   base: { hf: string; onnx: string };
-  synthesizer: { onnx: string };
+  /**
+   * `served`: the synthesizer as a vLLM server answers it (`demo --synthesizer-vllm`), used
+   * instead of the ONNX folder; `revision` (the synthesizer's Model revision) puts the weights in
+   * the spec, so a run of another synthesizer served at the same URL is never taken for this one's
+   */
+  synthesizer: { onnx: string; served?: { baseUrl: string; model: string; revision: string } };
   judge: { onnx: string };
+}
+
+const QUICK = { retry: { maximumAttempts: 2, initialIntervalSeconds: 1 } };
+
+/**
+ * The synthesize stage of the arms with the trained synthesizer: through the served synthesizer
+ * where there is one, else its ONNX folder in-process (synthesis-check.ts runs it both ways).
+ */
+export function modelSynthesisStage(m: DemoModels['synthesizer'], size: WorldSize): Record<string, unknown> {
+  const model = m.served ? { backend: 'openai', baseUrl: m.served.baseUrl, model: m.served.model, revision: m.served.revision } : { backend: 'onnx', path: m.onnx };
+  return { ...QUICK, synthesizer: 'model', model, maxNewTokens: size.synthesizerTokens, batchSize: 8, shardSize: 64 };
 }
 
 export interface ArmInputs {
@@ -77,21 +93,21 @@ export interface ArmInputs {
   adaptSeed?: number;
 }
 
-const QUICK = { retry: { maximumAttempts: 2, initialIntervalSeconds: 1 } };
-
 /** The adaptDomain run spec of one arm. Deterministic: the same inputs give the same spec (and spec hash). */
 export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
   const synthesized = arm.tasks === 'rules' || arm.tasks === 'model';
   const gold = arm.tasks === 'gold';
   if (arm.after && !x.startFrom) throw new Error(`demo arm ${arm.name} trains after ${arm.after}: its model folder is needed`);
-  const modelName = `world-${arm.name}${x.adaptSeed === undefined ? '' : `-seed${x.adaptSeed}`}`;
+  // an arm whose tasks came through vLLM trains a model of its own beside the in-process arm's
+  const viaVllm = arm.tasks === 'model' && x.models.synthesizer.served ? '-vllm' : '';
+  const modelName = `world-${arm.name}${x.adaptSeed === undefined ? '' : `-seed${x.adaptSeed}`}${viaVllm}`;
   const pipeline = synthesized
     ? ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report']
     : ['ingest', 'compose', 'export', 'train', 'evaluate', 'report'];
   return {
     version: 1,
     domain: 'slides',
-    description: `adamllm demo world, arm "${arm.name}": ${arm.label}`,
+    description: `adamllm demo world, arm "${arm.name}": ${arm.label}${viaVllm ? ' (synthesized through vLLM)' : ''}`,
     dataset: { format: 'sharegpt', path: gold ? x.domainGoldPairs : x.domainPairs, imageRoot: x.domainImageRoot },
     pipeline,
     stages: {
@@ -100,7 +116,7 @@ export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
       ...(synthesized
         ? {
             synthesize: arm.tasks === 'model'
-              ? { ...QUICK, synthesizer: 'model', model: { backend: 'onnx', path: x.models.synthesizer.onnx }, maxNewTokens: x.size.synthesizerTokens, batchSize: 8, shardSize: 64 }
+              ? modelSynthesisStage(x.models.synthesizer, x.size)
               : { ...QUICK, synthesizer: 'rules', shardSize: 256 },
             filter: arm.filter === 'model'
               ? { ...QUICK, judge: 'model', model: { backend: 'onnx', path: x.models.judge.onnx }, batchSize: 8, shardSize: 64 }

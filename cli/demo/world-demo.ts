@@ -8,6 +8,9 @@
 //   3. run adaptDomain once per comparison arm (arms.ts): synthesize, filter, compose, train,
 //      evaluate base and adapted, report;
 //   4. read every score back from Postgres into one comparison table (Markdown, JSON, PNG).
+// With `synthesizerVllm` (`demo --synthesizer-vllm`), the trained synthesizer is served by vLLM
+// (served-synthesizer.ts): a check compares its tasks with in-process synthesis slide by slide
+// (synthesis-check.ts), and the arms that use it synthesize through vLLM.
 // Each step is a durable workflow that reuses its work: a run whose spec matches a succeeded one
 // is not run again, and trainModel reuses a finished training folder, so a second demo is fast.
 import fs from 'node:fs/promises';
@@ -24,6 +27,8 @@ import { startStack } from '../stack/dev-stack';
 import { summary, watchRun } from '../watch';
 import { ARMS, armSpec, modelsNeeded, type Arm, type ArmName, type DemoModels } from './arms';
 import { comparisonRows, writeComparison, type ComparisonRow } from './comparison';
+import { serveSynthesizer, type ServedSynthesizer } from './served-synthesizer';
+import { compareSynthesis, describeComparison, synthesisCheckSpec, type SynthesisCheckInputs, type SynthesisComparison } from './synthesis-check';
 import { DEMO_SIZES, type WorldSize } from './sizes';
 
 export interface WorldDemoOptions {
@@ -33,6 +38,12 @@ export interface WorldDemoOptions {
   arms?: ArmName[];
   /** the trainer seed of every arm's post-training (ArmInputs.adaptSeed); absent, the trainer's default */
   adaptSeed?: number;
+  /**
+   * Serve the trained synthesizer by vLLM: started by the demo from scripts/setup-vllm.sh's venv,
+   * or the server at `url` (which serves the synthesizer's folder). The synthesis check runs, and
+   * the arms with the trained synthesizer synthesize through it; their table is comparison-vllm.
+   */
+  synthesizerVllm?: { url?: string };
   /** end the demo (failed) when a stage waits for the operator, instead of waiting with it (tests) */
   stopWhenWaiting?: boolean;
   say?: (line: string) => void;
@@ -42,6 +53,8 @@ export interface WorldDemoResult {
   ok: boolean;
   rows: ComparisonRow[];
   files?: { markdown: string; chart: string; json: string };
+  /** with synthesizerVllm: in-process and served synthesis, slide by slide (also written as synthesis-check.json) */
+  synthesisCheck?: SynthesisComparison;
   seconds: number;
 }
 
@@ -176,19 +189,30 @@ async function succeededRun(db: Db, spec: Record<string, unknown>) {
   return db.run.findFirst({ where: { specHash, status: 'SUCCEEDED' }, orderBy: { endedAt: 'desc' } });
 }
 
-async function runArm(client: Client, db: Db, arm: Arm, spec: Record<string, unknown>, say: (s: string) => void, stopWhenWaiting = false): Promise<{ workflowId: string; runId: string }> {
+/** Runs one adaptDomain spec to the end (`what` names its workflow id, `label` its lines), or reuses its succeeded run. */
+async function runAdapt(client: Client, db: Db, what: string, label: string, spec: Record<string, unknown>, say: (s: string) => void, stopWhenWaiting = false): Promise<{ workflowId: string; runId: string }> {
   const t0 = Date.now();
   const prev = await succeededRun(db, spec);
   if (prev) {
-    say(`arm ${arm.name} (${arm.label}): reusing succeeded run ${prev.workflowId}`);
+    say(`${label}: reusing succeeded run ${prev.workflowId}`);
     return { workflowId: prev.workflowId, runId: prev.id };
   }
-  const workflowId = demoWorkflowId(arm.name, spec);
-  const handle = await startOrFollow(client, 'adaptDomain', workflowId, spec, say, `arm ${arm.name} (${arm.label})`);
+  const workflowId = demoWorkflowId(what, spec);
+  const handle = await startOrFollow(client, 'adaptDomain', workflowId, spec, say, label);
   const result: RunProgress = await watchRun(client, workflowId, say, 1000, { stopWhenWaiting });
-  if (result.status !== 'succeeded') throw new Error(`demo: arm ${arm.name} ended ${result.status}:\n${summary(result)}`);
-  say(`  arm ${arm.name}: done in ${elapsed(t0)}`);
+  if (result.status !== 'succeeded') throw new Error(`demo: ${label} ended ${result.status}:\n${summary(result)}`);
+  say(`  ${label}: done in ${elapsed(t0)}`);
   return { workflowId, runId: handle.firstExecutionRunId };
+}
+
+/** The synthesis check: the same synthesize stage in-process and through the served synthesizer, compared slide by slide. */
+async function synthesisCheck(client: Client, db: Db, x: SynthesisCheckInputs, dir: string, say: (s: string) => void, stopWhenWaiting = false): Promise<SynthesisComparison> {
+  const local = await runAdapt(client, db, 'synthesis-in-process', 'synthesis check, in-process', synthesisCheckSpec({ ...x, synthesizer: { onnx: x.synthesizer.onnx } }), say, stopWhenWaiting);
+  const served = await runAdapt(client, db, 'synthesis-vllm', 'synthesis check, through vLLM', synthesisCheckSpec(x), say, stopWhenWaiting);
+  const c = await compareSynthesis(db, local.runId, served.runId);
+  await fs.writeFile(path.join(dir, 'synthesis-check.json'), `${JSON.stringify({ server: x.synthesizer.served, ...c }, null, 2)}\n`);
+  for (const l of describeComparison(c, 'vLLM')) say(l);
+  return c;
 }
 
 /** The HF folder an arm's train stage exported (the two-stage arm trains on from it). */
@@ -214,6 +238,8 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   for (const a of ARMS) if (a.after && wanted.has(a.name)) wanted.add(a.after);
   const arms = ARMS.filter((a) => wanted.has(a.name));
   const needs = modelsNeeded(arms);
+  // the synthesis check needs the synthesizer, whichever arms run
+  if (o.synthesizerVllm) needs.synthesizer = true;
 
   const specs = modelSpecs(size, world, files);
   const base = await trainModel(client, db, 'trainModel', specs.base, say, o.stopWhenWaiting);
@@ -223,10 +249,22 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const models: DemoModels = { base, synthesizer: { onnx: synthesizer?.onnx ?? '' }, judge: { onnx: judge?.onnx ?? '' } };
 
   const done: { arm: Arm; workflowId: string; runId: string }[] = [];
-  for (const arm of arms) {
-    const startFrom = arm.after ? await trainedFolder(db, done.find((d) => d.arm.name === arm.after)!.runId) : undefined;
-    const spec = armSpec(arm, { domainPairs: world.paths.domainPairs, domainGoldPairs: world.paths.domainGoldPairs, domainImageRoot: world.paths.domainImageRoot, vqaRad: world.paths.vqaRad, pmcVqa: world.paths.pmcVqa, models, size, startFrom, adaptSeed: o.adaptSeed });
-    done.push({ arm, ...(await runArm(client, db, arm, spec, say, o.stopWhenWaiting)) });
+  let served: ServedSynthesizer | undefined;
+  let checked: SynthesisComparison | undefined;
+  try {
+    if (o.synthesizerVllm) {
+      served = await serveSynthesizer({ url: o.synthesizerVllm.url, hf: synthesizer!.hf, logFile: path.join(dir, 'vllm-synthesizer.log'), say });
+      const { revision } = await db.model.findUniqueOrThrow({ where: { id: synthesizer!.modelId }, select: { revision: true } });
+      models.synthesizer.served = { baseUrl: served.baseUrl, model: served.model, revision };
+      checked = await synthesisCheck(client, db, { domainPairs: world.paths.domainPairs, domainImageRoot: world.paths.domainImageRoot, size, synthesizer: models.synthesizer }, dir, say, o.stopWhenWaiting);
+    }
+    for (const arm of arms) {
+      const startFrom = arm.after ? await trainedFolder(db, done.find((d) => d.arm.name === arm.after)!.runId) : undefined;
+      const spec = armSpec(arm, { domainPairs: world.paths.domainPairs, domainGoldPairs: world.paths.domainGoldPairs, domainImageRoot: world.paths.domainImageRoot, vqaRad: world.paths.vqaRad, pmcVqa: world.paths.pmcVqa, models, size, startFrom, adaptSeed: o.adaptSeed });
+      done.push({ arm, ...(await runAdapt(client, db, arm.name, `arm ${arm.name} (${arm.label})`, spec, say, o.stopWhenWaiting)) });
+    }
+  } finally {
+    await served?.stop();
   }
 
   const rows = await comparisonRows(db, done);
@@ -234,14 +272,15 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
   const note = [
     `World ${world.hash.slice(0, 12)} (${o.size}): ${size.domainImages} domain image-caption pairs; benchmark ${size.benchmarkRows} VQA-RAD-style and ${size.benchmarkRows} PMC-VQA-style rows, scored by the paper's metrics.`,
     `Every model starts from the general base model (a tiny Qwen2-VL trained here from nothing on general scenes) and is post-trained by adaptDomain on one training set${o.adaptSeed === undefined ? '' : ` with trainer seed ${o.adaptSeed}`}; the average is the main metric.`,
+    ...(checked ? [`The arms with the trained synthesizer synthesized through vLLM (${models.synthesizer.served!.baseUrl}); the ${describeComparison({ ...checked, differences: [] }, 'vLLM')[0]}.`] : []),
     `This demo took ${seconds.toFixed(0)} s.`,
   ].join(' ');
-  // a seeded table goes beside the default one, not over it
-  const out = await writeComparison(rows, path.join(dir, o.adaptSeed === undefined ? 'comparison' : `comparison-seed${o.adaptSeed}`), note);
+  // a seeded table, or one whose synthesizer was served, goes beside the default one, not over it
+  const out = await writeComparison(rows, path.join(dir, `comparison${o.adaptSeed === undefined ? '' : `-seed${o.adaptSeed}`}${o.synthesizerVllm ? '-vllm' : ''}`), note);
   say('');
   say(await fs.readFile(out.markdown, 'utf8'));
   say(`comparison: ${out.markdown} (chart ${out.chart})`);
-  return { ok: true, rows, files: out, seconds };
+  return { ok: true, rows, files: out, synthesisCheck: checked, seconds };
 }
 
 /** The signal that stopped a demo: its runs are durable, so the next demo goes on from them. */

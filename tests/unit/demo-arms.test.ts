@@ -86,3 +86,28 @@ test('modelsNeeded: the synthesizer and the judge exactly when some arm\'s spec 
   expect(modelsNeeded(ARMS.filter((a) => a.name === 'unfiltered'))).toEqual({ synthesizer: true, judge: false });
   expect(modelsNeeded(ARMS)).toEqual({ synthesizer: true, judge: true });
 });
+
+test('a served synthesizer (demo --synthesizer-vllm): the trained synthesizer\'s arms send it their synthesis and train models of their own; every other arm is the same run', () => {
+  const served = { baseUrl: 'http://127.0.0.1:8731/v1', model: 'world-synthesizer', revision: 'hf:0123abcd' };
+  for (const arm of ARMS) {
+    const plain = specOf(arm);
+    const viaVllm = armSpec(arm, { ...inputs(arm), models: { ...inputs(arm).models, synthesizer: { onnx: '/m/synth-onnx', served } } }) as typeof plain;
+    expect(() => parseRunSpec(viaVllm)).not.toThrow();
+    if (arm.tasks !== 'model') {
+      expect(viaVllm).toEqual(plain);
+      continue;
+    }
+    expect(viaVllm.stages.synthesize).toEqual({ ...plain.stages.synthesize, model: { backend: 'openai', ...served } });
+    expect(viaVllm.stages.train!.name).toBe(`world-${arm.name}-vllm`);
+    expect(viaVllm.stages.evaluate!.models).toEqual([expect.objectContaining({ kind: 'base', name: 'world-base' }), expect.objectContaining({ kind: 'adapted', name: `world-${arm.name}-vllm` })]);
+  }
+  // in-process, the stage is the one earlier demos ran (their runs are reused by the spec's hash)
+  expect(specOf(ARMS.find((a) => a.name === 'unfiltered')!).stages.synthesize).toEqual({
+    retry: { maximumAttempts: 2, initialIntervalSeconds: 1 },
+    synthesizer: 'model',
+    model: { backend: 'onnx', path: '/m/synth-onnx' },
+    maxNewTokens: DEMO_SIZES.full.synthesizerTokens,
+    batchSize: 8,
+    shardSize: 64,
+  });
+});
