@@ -1,4 +1,4 @@
-// Feasibility of the world's consistency judge (issue #11, method.md §6): can a tiny model trained
+// Feasibility of the world's consistency judge (docs/method.md §6): can a tiny model trained
 // on the world's general tasks (samples/world/judge-set.ts) tell Yes from No through the full
 // few-shot prompt, on a CPU, in minutes? Two steps around the trainer:
 //

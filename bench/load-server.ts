@@ -118,7 +118,7 @@ const filler = (n: number) => Array.from({ length: Math.max(0, n) }, (_, i) => [
 
 /**
  * A synthesizer output in the contract's grammar that parseSynthesis turns into exactly one
- * triplet: the same question asked in precise then informative mode (method.md §4.4), each turn
+ * triplet: the same question asked in precise then informative mode (docs/method.md §4.4), each turn
  * closed by the turn end, without the end-of-text stop (vLLM leaves the stop out of the text).
  * The informative answer is padded so the whole output is about `tokens` words.
  */

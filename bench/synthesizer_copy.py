@@ -1,4 +1,4 @@
-"""Does a trained synthesizer take a thing's name from the caption? (issue #11's open question)
+"""Does a trained synthesizer take a thing's name from the caption? (the demo world's open question)
 
     .venv-models/bin/python bench/synthesizer_copy.py --model HF_DIR --world WORLD_DIR [--items 40]
 
@@ -7,7 +7,7 @@ show` gives its artifacts; under the state folder, artifacts/train-model/<hash>/
 the world folder (the one holding world.json).
 
 For each of N domain slides and N general seed scenes, it renders the synthesizer's prompt
-(method.md §5.1: system turn, image, caption turn, open user header), appends the start of a
+(docs/method.md §5.1: system turn, image, caption turn, open user header), appends the start of a
 counting question ("Answer with a precise response.\\nHow many") and reads the distribution of
 the next token over the nouns the world counts things by: every word that follows a number
 word in that split's captions ("two lymphocytes"), less the catch-alls (cells, shapes, things).
@@ -77,7 +77,7 @@ class Probe:
         self.model = Qwen2VLForConditionalGeneration.from_pretrained(model_dir).eval()
 
     def batch(self, image: Path, caption: str, tail: str = "", then: tuple = ()) -> dict:
-        """The synthesize stage's prompt (method.md §5.1), then `tail`, then the token ids `then`:
+        """The synthesize stage's prompt (docs/method.md §5.1), then `tail`, then the token ids `then`:
         a synthesizer row's context as the trainer encodes it (system, image + caption hint,
         caption: its unlabelled part), and the open user header."""
         row = {"messages": [{"role": "user", "content": "<image>\nDescribe the image."}, {"role": "assistant", "content": caption}], "images": [str(image)]}

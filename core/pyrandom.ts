@@ -1,6 +1,6 @@
 // CPython's `random.Random` (MT19937) for integer seeds, bit for bit. The method seeds template
 // choices, caption-task placement and the evaluation fallback with fresh generators whose
-// draws must match the authors' Python (method.md §7.3), so Math.random() will not do.
+// draws must match the authors' Python (docs/method.md §7.3), so Math.random() will not do.
 
 const N = 624;
 const M = 397;

@@ -1,4 +1,4 @@
-// Python string semantics the method's text rules depend on (method.md §10.9). JS `\s`
+// Python string semantics the method's text rules depend on (docs/method.md §10.9). JS `\s`
 // differs from Python's whitespace set, so strip/split use an explicit class.
 
 const PY_WS = '\\u0009-\\u000d\\u001c-\\u001f\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';

@@ -119,7 +119,7 @@ export const ZSynthesizeSettings = z
     promptFormat: z
       .enum(['qwen2vl', 'llava-llama3'])
       .default('qwen2vl')
-      .describe('synthesizer contract: qwen2vl (method.md §5.1), or llava-llama3 for the released AdaptLLM synthesizer served by vLLM (backend openai)'),
+      .describe('synthesizer contract: qwen2vl (docs/method.md §5.1), or llava-llama3 for the released AdaptLLM synthesizer served by vLLM (backend openai)'),
     maxNewTokens: z.number().int().min(1).max(4096).default(512),
     imageMaxPixels: z
       .number()
@@ -162,7 +162,7 @@ export const ZComposeSettings = z
       .enum(['caption-and-task', 'caption-only', 'task-only'])
       .default('caption-and-task')
       .describe(
-        'what each image yields: caption-and-task is the paper\'s single-stage set (method.md §8); caption-only and task-only are the two stages of the two-stage baseline (train on captions, then on the tasks from that model); caption-only needs no synthesize or filter stage',
+        'what each image yields: caption-and-task is the paper\'s single-stage set (docs/method.md §8); caption-only and task-only are the two stages of the two-stage baseline (train on captions, then on the tasks from that model); caption-only needs no synthesize or filter stage',
       ),
   })
   .strict();
@@ -313,7 +313,7 @@ export const ZEvaluateSettings = z
     promptFamily: z
       .enum(PROMPT_FAMILIES)
       .default('qwen2vl')
-      .describe('prompt wrapping of method.md §10.2; the onnx backend runs qwen2vl only'),
+      .describe('prompt wrapping of docs/method.md §10.2; the onnx backend runs qwen2vl only'),
     minPixels: z.number().int().positive().default(EVAL_MIN_PIXELS).describe('Qwen2-VL smart_resize lower bound'),
     maxPixels: z.number().int().positive().default(EVAL_MAX_PIXELS).describe('Qwen2-VL smart_resize upper bound'),
     maxNewTokens: z.number().int().min(1).max(8192).optional().describe('overrides every task\'s budget (smoke runs); by default each task\'s own (1024 or 256)'),

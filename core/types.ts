@@ -1,5 +1,5 @@
 // Payload shapes that cross the workflow/activity boundary. Small by rule: ids, counts,
-// settings and URIs, never rows or images (design.md, durability rule 1).
+// settings and URIs, never rows or images (docs/architecture.md, rule 1).
 import type { StageName } from './spec';
 
 /** in = out + filtered + failed, checked before a stage may succeed. */

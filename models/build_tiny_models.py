@@ -14,7 +14,6 @@ writes
 Each model folder is also a normal Hugging Face folder (config.json, model.safetensors,
 tokenizer, generation_config.json), so PyTorch can load it too.  Nothing is downloaded:
 the tokenizer is trained here on a built-in corpus and the weights are random (fixed seed).
-The recipe follows /work/shared/docs/environment.md ("Proven path: a tiny Qwen2-VL").
 """
 
 import argparse

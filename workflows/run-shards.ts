@@ -1,5 +1,5 @@
 // Child workflow: runs one batch of a stage's shards with bounded concurrency. Batches keep
-// every history small however many items a run has (design.md, rule 2).
+// every history small however many items a run has (docs/architecture.md, rule 2).
 import { getExternalWorkflowHandle, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ShardRef, StageRef } from '../core/types';

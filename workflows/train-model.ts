@@ -1,8 +1,8 @@
-// trainModel: one durable model-training run (issue #11's models: a general base model, the
+// trainModel: one durable model-training run (the demo world's models: a general base model, the
 // method's synthesizer, a consistency judge), in two recorded steps:
 //   prepare (CPU queue): the base model (given, or made by init-model and cached), the training file
 //   train (GPU queue):   the trainer, ONNX export, the Model row (kind by role, parent = the base)
-// trainSynthesizer is the method's step 1 (method.md §5): trainModel with role synthesizer.
+// trainSynthesizer is the method's step 1 (docs/method.md §5): trainModel with role synthesizer.
 //   temporal workflow start --task-queue adamllm --type trainSynthesizer --input-file synth.json
 // Only orchestration here. A step that fails past its activity retries waits for the operator
 // (retryStage, optionally with train settings; abort), keeping what the steps before it made.
@@ -170,7 +170,7 @@ export async function trainModel(specInput: unknown): Promise<Outcome> {
 }
 
 /**
- * The method's step 1 (method.md §5): a visual instruction synthesizer fine-tuned on general
+ * The method's step 1 (docs/method.md §5): a visual instruction synthesizer fine-tuned on general
  * seed tasks by the §5.2 recipe and the §5.3 sequence, registered as a SYNTHESIZER model whose
  * ONNX folder the synthesize stage takes (`{"synthesizer": "model", "model": {"backend": "onnx",
  * "path": <onnx>}}`). trainModel with role synthesizer (the spec may omit role; another role is

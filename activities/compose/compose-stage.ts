@@ -1,4 +1,4 @@
-// Compose the single-stage training set (method.md §7–8): per accepted item, the caption
+// Compose the single-stage training set (docs/method.md §7–8): per accepted item, the caption
 // task plus the synthetic task when the judge kept it; keptId numbers the items that have a
 // triplet in synId order and seeds the placement. One TrainingRow per item, written once.
 // `content` makes the two sets of the two-stage baseline instead: every image's caption task

@@ -1,4 +1,4 @@
-// A benchmark image as the evaluated model family sees it (method.md §10.2): RGB, and for
+// A benchmark image as the evaluated model family sees it (docs/method.md §10.2): RGB, and for
 // Qwen2-VL resized by smart_resize (bicubic) to multiples of 28 within the pixel bounds, so the
 // processor downstream (transformers.js or a vLLM server) has nothing left to change. Encoded as
 // PNG by default (lossless: the model sees exactly these pixels), or JPEG/WebP at a stated quality

@@ -1,5 +1,5 @@
 // The evaluate stage (GPU queue): every named model answers every named benchmark, greedily,
-// with the task's token budget and the family's prompt wrapping (method.md §10). Plan lays
+// with the task's token budget and the family's prompt wrapping (docs/method.md §10). Plan lays
 // out one Evaluation per (model, benchmark) and shards over its rows; a shard answers only
 // rows with no prediction under the same setup yet, so a retry resumes and a second run reuses
 // a base model's answers; finalize re-scores every stored answer in row order and writes the

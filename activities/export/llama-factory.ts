@@ -1,5 +1,5 @@
 // LLaMA-Factory's training-set format: a ShareGPT JSON array whose rows keep `images` (the
-// released formatter drops it, method.md D1), and the dataset_info.json entry that names it.
+// released formatter drops it, docs/method.md D1), and the dataset_info.json entry that names it.
 import type { ChatMessage } from '../../core/compose/compose';
 
 export interface ExportedRow {

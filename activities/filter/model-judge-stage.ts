@@ -1,4 +1,4 @@
-// Filter with the consistency judge (method.md §6): a base text LM continues our few-shot
+// Filter with the consistency judge (docs/method.md §6): a base text LM continues our few-shot
 // prompt after "Consistent:" with at most 2 greedy tokens; only exactly "yes" keeps the task.
 // Outputs come through the durable cache, so a re-run or a second run costs no model time;
 // verdicts are written as answers arrive (inference/generate-stream.ts).

@@ -20,7 +20,7 @@ export interface Decoding {
    * between questions (Qwen2-VL's `<|im_end|>`, Llama-3's `<|eot_id|>`).
    */
   ignoreEos?: boolean;
-  /** a repetition penalty (HF's): the stages never set one (method.md: greedy, no penalty); `adamllm serve` passes on what a request or its folder asks */
+  /** a repetition penalty (HF's): the stages never set one (docs/method.md: greedy, no penalty); `adamllm serve` passes on what a request or its folder asks */
   repetitionPenalty?: number;
 }
 

@@ -16,7 +16,7 @@ import { failure } from '../errors';
 import type { Db, PrismaTypes } from '../db/client';
 import { imageBytes, itemFault, type Decoding, type GenerateBackend, type GenerateRequest, type GenerateResult, type ImageInput } from './backend';
 
-/** Output cache key (design.md, rule 6): greedy decoding is deterministic, so an output keyed by model identity, prompt format, decoding and input is reusable by any worker and any later run. */
+/** Output cache key (docs/architecture.md, rule 6): greedy decoding is deterministic, so an output keyed by model identity, prompt format, decoding and input is reusable by any worker and any later run. */
 export function cacheKey(identity: string, promptFormat: string, d: Decoding, r: GenerateRequest): string {
   const images = (r.images ?? []).map(imageHash);
   return createHash('sha256').update(canonicalJson({ identity, promptFormat, decoding: d, prompt: r.prompt, images })).digest('hex');

@@ -59,7 +59,7 @@ export function shareGptRow(sourceIndex: number, value: unknown): SourceRow {
   return withCaption({ ...row, instruction: user.content }, assistant.content);
 }
 
-/** Empty captions corrupt the synthesis prompt (method.md D11): refused at ingest. */
+/** Empty captions corrupt the synthesis prompt (docs/method.md D11): refused at ingest. */
 function withCaption(row: SourceRow, caption: unknown): SourceRow {
   if (typeof caption !== 'string') return { ...row, error: 'missing caption' };
   if (caption.trim() === '') return { ...row, caption, error: 'empty caption' };

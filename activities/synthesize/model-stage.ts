@@ -1,4 +1,4 @@
-// Synthesize with a visual instruction synthesizer model (method.md §4–5): the image and the
+// Synthesize with a visual instruction synthesizer model (docs/method.md §4–5): the image and the
 // caption go in as the contract's prompt, greedy decoding stops only on end-of-text, the raw
 // text is kept, and the literal parser picks at most one triplet. Unparsable output is a
 // filtered task with its reason; outputs come through the durable cache.

@@ -15,7 +15,7 @@ export type SynthesisFormat = keyof typeof SYNTH_CONTRACTS;
 const SYSTEM: Record<SynthesisFormat, string | undefined> = { qwen2vl: undefined, 'llava-llama3': LLAMA3_SYSTEM };
 
 /**
- * How a synthesizer decodes (method.md §4.3, §5.1): greedy, stop only on the end-of-synthesis
+ * How a synthesizer decodes (docs/method.md §4.3, §5.1): greedy, stop only on the end-of-synthesis
  * token and never on the model's EOS ids (both families list their turn end there, so an engine
  * that adds them, as vLLM does, would stop after the first question), special tokens kept.
  */

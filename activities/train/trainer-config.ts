@@ -46,7 +46,7 @@ export function trainerConfig(
   o: { trainFile: string; outputDir: string; cacheDir: string; onnx: boolean; sequence?: TrainerSequence; datasetDir?: string },
 ): TrainerConfig {
   return {
-    // synthesizer: train a visual instruction synthesizer (method.md §5.3); completion: raw text
+    // synthesizer: train a visual instruction synthesizer (docs/method.md §5.3); completion: raw text
     // prompt + completion rows (a judge); absent means chat, so the folder keys of post-training
     // runs are what they were before the option existed
     ...(o.sequence && o.sequence !== 'chat' ? { sequence: o.sequence } : {}),

@@ -1,4 +1,4 @@
-// The demo's comparison arms (issue #11): the paper's comparisons in miniature, each one
+// The demo's comparison arms: the paper's comparisons in miniature, each one
 // adaptDomain run over the world's domain pairs that trains its own model from the general base
 // model and evaluates it beside the base on the world's domain benchmark. Each arm declares its
 // role as data (where its tasks come from, which of them stay, what compose makes): armSpec and

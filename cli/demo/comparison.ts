@@ -1,4 +1,4 @@
-// The demo's comparison table (issue #11), read back from Postgres: for each arm's run, its
+// The demo's comparison table, read back from Postgres: for each arm's run, its
 // adapted model's scores on the world's domain benchmark, the training set it learned from and
 // where each number came from (run, model, training-set artifact), beside the general base model.
 // Written as comparison.md and comparison.png (the report stage's chart renderer).

@@ -1,4 +1,4 @@
-// How big the demo's world and models are. `full` is sized for the budget of issue #11 (the
+// How big the demo's world and models are. `full` is sized for the demo's budget (the
 // first run under 30 minutes on 2 CPU cores, everything trained on the spot); `test` is the
 // reduced world the test suite runs the same path on.
 //

@@ -1,4 +1,4 @@
-// `adamllm demo`: the README's main job (issue #11). On a CPU, with the embedded stack, it shows
+// `adamllm demo`: the README's main job. On a CPU, with the embedded stack, it shows
 // the method making a model better:
 //   1. build (or reuse) the demo world: general scenes with tasks, domain slides with captions, a
 //      held-out domain benchmark (samples/world, deterministic, cached by its parameters);
@@ -142,6 +142,11 @@ async function trainModel(client: Client, db: Db, workflowType: 'trainModel' | '
   }
 }
 
+/**
+ * The world models' trainModel specs. Their descriptions are part of each spec's hash, so they
+ * stay as first written (the sections they cite are in docs/method.md): a changed word would
+ * train every model of an existing demo again.
+ */
 function modelSpecs(size: WorldSize, world: World, files: WorldTrainingFiles) {
   return {
     base: {

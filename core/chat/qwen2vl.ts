@@ -41,7 +41,7 @@ export function renderQwen2VL(chat: ChatPrompt): string {
 }
 
 /**
- * The synthesizer's prompt as chat (method.md §4.2, §5.1): system, the caption turn, and the
+ * The synthesizer's prompt as chat (docs/method.md §4.2, §5.1): system, the caption turn, and the
  * caption as an assistant message the server continues, carrying the contract's text after the
  * caption (turn end and the open user header). Chat templates cannot end on an open user turn,
  * and the way an empty final user message is continued differs between transformers versions

@@ -1,4 +1,4 @@
-// Response composition and single-stage assembly (method.md §7, §8): a triplet becomes one
+// Response composition and single-stage assembly (docs/method.md §7, §8): a triplet becomes one
 // synthetic turn pair, then joins the caption task in one conversation per image.
 import { PyRandom } from '../pyrandom';
 import { pyStrip, removeAll, countOccurrences } from '../pytext';
@@ -12,7 +12,7 @@ export interface Triplet {
 
 export type Route = 'A' | 'B' | 'C';
 
-/** Plain substrings, no word boundaries: `also ` contains `so ` (method.md §12.1). */
+/** Plain substrings, no word boundaries: `also ` contains `so ` (docs/method.md §12.1). */
 const INDICATORS = ['could be ', 'so ', 'thus ', 'therefore ', 'final ', 'answer ', 'result '];
 
 /** A: the informative answer's last sentence concludes; B: the precise answer is a conclusion; C: neither. */

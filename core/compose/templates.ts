@@ -1,4 +1,4 @@
-// adamllm's own instruction templates (method.md §7.2 asks the project to author them).
+// adamllm's own instruction templates (docs/method.md §7.2 asks the project to author them).
 // A template is [inputs, targets]: the user turn and the assistant turn, filled literally.
 // Most ask the question and expect the answer; a few reverse the task (answer → question,
 // or ask for the reasoning) as the method's FLAN-style lists do, at a lower share.

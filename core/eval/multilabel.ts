@@ -1,5 +1,5 @@
 // Multi-label scoring of FoodSeg103 (per-image F1) and Nutrition5K (per-image recall),
-// method.md §10.7: longest name first, plain substrings, every occurrence consumed.
+// docs/method.md §10.7: longest name first, plain substrings, every occurrence consumed.
 import { removeAll } from '../pytext';
 
 export interface Vocabulary {

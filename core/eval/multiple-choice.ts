@@ -1,4 +1,4 @@
-// The MMMU-derived multiple-choice parser of PMC-VQA and Food101 (method.md §10.6).
+// The MMMU-derived multiple-choice parser of PMC-VQA and Food101 (docs/method.md §10.6).
 import { PyRandom } from '../pyrandom';
 
 const EDGE_CHARS = [',', '.', '!', '?', ';', ':', "'"];

@@ -1,4 +1,4 @@
-// `normalize_word` of the VQA-family evaluation (LLaVA-Med), quirks included (method.md §10.4).
+// `normalize_word` of the VQA-family evaluation (LLaVA-Med), quirks included (docs/method.md §10.4).
 // The caller lower-cases first; the punctuation tests read that input, never the working copy.
 import { pySplit, removeAll } from '../pytext';
 import contractionsJson from './labels/contractions.json';

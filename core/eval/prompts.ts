@@ -1,4 +1,4 @@
-// Evaluation prompts per model family (method.md §10.2): the benchmark row's `input`, verbatim,
+// Evaluation prompts per model family (docs/method.md §10.2): the benchmark row's `input`, verbatim,
 // wrapped as each family's inference code wraps it. Each prompt comes as the raw string (what
 // the onnx backend tokenizes, and what the prediction's prompt hash covers) and as chat
 // messages for OpenAI-compatible servers, which apply the model's own chat template.

@@ -1,4 +1,4 @@
-// Recipe1M ROUGE-L as pltrdy `rouge` 1.0.1 computes it with exclusive = True (method.md §10.8):
+// Recipe1M ROUGE-L as pltrdy `rouge` 1.0.1 computes it with exclusive = True (docs/method.md §10.8):
 // sentences split on every ".", set-based union LCS, the +1e-8 term, any exception → 0.
 import { pySplit } from '../pytext';
 

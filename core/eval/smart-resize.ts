@@ -1,4 +1,4 @@
-// Qwen2-VL's image sizing for evaluation (method.md §10.2): both sides to multiples of 28, the
+// Qwen2-VL's image sizing for evaluation (docs/method.md §10.2): both sides to multiples of 28, the
 // area kept within [minPixels, maxPixels]. Pure arithmetic in double precision, with Python's
 // half-to-even round, so the same image gets the same size as the paper's processor.
 

@@ -1,5 +1,5 @@
 // The benchmark registry: the paper's eight tasks, each with its fields, decoding budget,
-// answer extraction and metric (method.md §10). A new task is one entry here.
+// answer extraction and metric (docs/method.md §10). A new task is one entry here.
 import food101Json from './labels/food101_classes.json';
 import foodseg103Json from './labels/foodseg103_id2label.json';
 import nutrition5kJson from './labels/nutrition5k_ingredients.json';
@@ -107,7 +107,7 @@ function vqaTask(name: TaskName, config: string): EvalTask {
     },
     aggregate: (a) => ({
       test_num: a.n,
-      // Divide, then multiply (method.md §10.3); no OPEN rows gives null instead of a crash (D10).
+      // Divide, then multiply (docs/method.md §10.3); no OPEN rows gives null instead of a crash (D10).
       'OPEN recall': a.openN === 0 ? null : (a.openRawSum / a.openN) * 100,
       'CLOSED yes/no accuracy': a.closedN === 0 ? 0.0 : (a.closedHits / a.closedN) * 100,
     }),

@@ -1,4 +1,4 @@
-// VQA-RAD / SLAKE / PathVQA scoring (method.md §10.5): recall of OPEN answers over unigrams,
+// VQA-RAD / SLAKE / PathVQA scoring (docs/method.md §10.5): recall of OPEN answers over unigrams,
 // and the raw-substring rule for CLOSED (yes/no) answers.
 import { pySplit, pyStrip } from '../pytext';
 import { normalizeWord } from './normalize';

@@ -1,4 +1,4 @@
-// The consistency judge's few-shot prompt, written by this project (method.md §6.2): a base
+// The consistency judge's few-shot prompt, written by this project (docs/method.md §6.2): a base
 // LM, text only, sees one question with an informative and a precise answer and continues
 // after "Consistent:" with Yes, No or Open. Six demonstrations, two per label, in the order
 // No, Open, Yes, Yes, No, Open; the prompt ends right after the last colon.

@@ -1,4 +1,4 @@
-// The visual-instruction-synthesizer contract (method.md §4, §5.1): the exact prompt a
+// The visual-instruction-synthesizer contract (docs/method.md §4, §5.1): the exact prompt a
 // synthesizer model continues, and the literal parsing of what it writes. One contract per
 // model family; the hints and the caption hint are identical across families.
 import { pyStrip } from '../pytext';

@@ -1,4 +1,4 @@
-// The synthesizer's own training set from general seed data (method.md §5.2, the authors'
+// The synthesizer's own training set from general seed data (docs/method.md §5.2, the authors'
 // recipe): per image a caption turn, then its precise and informative QAs as hinted turns in a
 // seeded order; per task-name group a seeded order in which one image in ten is blanked (the
 // "modality balancing" that makes the synthesizer use the caption) and a 90/10 train/dev split;

@@ -1,6 +1,6 @@
 // The held-out domain benchmark's questions, in the layouts of the paper's biomedical tasks:
 // VQA-RAD rows (CLOSED yes/no or OPEN one-or-two-word answers, scored by OPEN recall and the
-// CLOSED rule, method.md §10.5) and PMC-VQA rows (four options, label a letter, §10.6).
+// CLOSED rule, docs/method.md §10.5) and PMC-VQA rows (four options, label a letter, §10.6).
 // Every question is answerable from the picture alone; every answer is read off the slide.
 import type { PyRandom } from '../../core/pyrandom';
 import { article, NUMBER_WORDS } from './layout';

@@ -1,6 +1,6 @@
 // The general seed tasks: per image, questions of several types, each with an informative
 // answer (a full sentence) and a precise answer (one or two words, or a letter), as the
-// paper's synthesizer is trained on (method.md §5.2). Every answer is read off the scene, so
+// paper's synthesizer is trained on (docs/method.md §5.2). Every answer is read off the scene, so
 // it is right by construction; a generator returns null when the scene cannot pose its question.
 import type { PyRandom } from '../../core/pyrandom';
 import { article, capitalise, counted, NUMBER_WORDS, relation, type Relation } from './layout';

@@ -1,4 +1,4 @@
-// The world's consistency judge (method.md §6) learns from the general seed tasks: the trainer's
+// The world's consistency judge (docs/method.md §6) learns from the general seed tasks: the trainer's
 // completion rows, {prompt: judgePrompt(question, informative, precise), completion: label}.
 // Every seed task gives one consistent row (its own precise answer, " Yes") and one inconsistent
 // row (a precise answer the informative one contradicts, " No"), so the labels are balanced per

@@ -39,7 +39,7 @@ export function sample<T>(r: PyRandom, xs: readonly T[], k: number): T[] {
  * Multiple-choice options: the answer and three distractors from `pool`, shuffled; the
  * answer's letter. No option is part of another ("centre" beside "upper centre"), because
  * the benchmark's parser matches option texts as substrings and the later match wins
- * (method.md §10.6): an answer written out in words must select one option only.
+ * (docs/method.md §10.6): an answer written out in words must select one option only.
  */
 export function fourOptions(r: PyRandom, answer: string, pool: readonly string[]): { options: string[]; letter: string } {
   const chosen = [answer];

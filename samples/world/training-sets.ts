@@ -1,6 +1,6 @@
-// What the world's own models learn from (issue #11, steps before adaptDomain): the corpus the
+// What the world's own models learn from (the steps before adaptDomain): the corpus the
 // tokenizer is trained on, the general base model's training rows (the stand-in for a general
-// MLLM's instruction data) and the synthesizer's training rows (method.md §5.2, via
+// MLLM's instruction data) and the synthesizer's training rows (docs/method.md §5.2, via
 // core/synth/seed-set.ts). The benchmark never enters any of them.
 import fs from 'node:fs/promises';
 import path from 'node:path';

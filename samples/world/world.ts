@@ -1,4 +1,4 @@
-// A small world in which tiny models learn in minutes on a CPU (issue #11): general scenes with
+// A small world in which tiny models learn in minutes on a CPU: general scenes with
 // captions and tasks (the synthesizer's and the base model's training data), domain slides as
 // image–caption pairs (what adaptDomain ingests), and a held-out domain benchmark in two of the
 // paper's layouts. Deterministic from the seed: the same options give byte-identical files.
@@ -38,7 +38,7 @@ export interface WorldParams {
 }
 
 /**
- * Sized for the CPU demo (issue #11: under 30 minutes on 2 cores, all training included):
+ * Sized for the CPU demo (under 30 minutes on 2 cores, all training included):
  * 3,000 general images give 12,000 seed tasks, 1,000 domain pairs, 300 rows per benchmark.
  * 112 px is 8×8 patches of 14 px, 4×4 = 16 visual tokens after Qwen2-VL's 2×2 merge.
  */

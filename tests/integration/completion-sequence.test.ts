@@ -1,4 +1,4 @@
-// The trainer's completion sequence (a text-only judge, method.md §6) against the filter stage:
+// The trainer's completion sequence (a text-only judge, docs/method.md §6) against the filter stage:
 // the unlabelled part of a row is exactly the judge prompt, with the ids the onnx backend feeds
 // the model at inference; the labelled part is the label and the tokenizer's eos, which the
 // backend stops on and skips, so parseJudgeLabel reads what greedy decoding of the trained

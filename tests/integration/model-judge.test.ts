@@ -140,7 +140,7 @@ test('the synthesizer through adamllm serve (chat with continue_final_message) g
 
 test('released synthesizer format (llava-llama3) through an OpenAI-compatible endpoint: the request vLLM needs, and the Llama-3 grammar parsed', async () => {
   // A stand-in for vLLM serving AdaptLLM/visual-instruction-synthesizer: it records each
-  // request and answers in the released model's output grammar (method.md §4.4).
+  // request and answers in the released model's output grammar (docs/method.md §4.4).
   const P = 'Answer with a precise response.\n';
   const I = 'Answer with an informative response.\n';
   const SEP = '<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n';

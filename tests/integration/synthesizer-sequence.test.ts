@@ -1,4 +1,4 @@
-// The trainer's synthesizer sequence (method.md §5.3) against the synthesize stage's prompt
+// The trainer's synthesizer sequence (docs/method.md §5.3) against the synthesize stage's prompt
 // (core/synth/contract.ts): the unlabelled part of a training sequence is the prompt the stage
 // sends, the labelled part is what the synthesizer must then write (tasks, then <|endoftext|>),
 // and the stage's parser reads it back as the tasks it was trained on. Two renderers, one

@@ -1,4 +1,4 @@
-// The demo's path (issue #11) on a reduced world, through Temporal and Postgres: the world, its
+// The demo's path on a reduced world, through Temporal and Postgres: the world, its
 // base model (trainModel from an init-model base), the arms that need no trained synthesizer
 // (captions, rules and the gold-task ceiling; adaptDomain: ingest, rules synthesis and filter or
 // none, compose, export, train, evaluate, report), the comparison table read back from the
@@ -7,7 +7,7 @@
 // Not here: the arms with the trained synthesizer. On a world this small the synthesizer (hidden
 // 64, a few hundred steps, trained in the suite's time) writes the grammar but never asks one
 // question in both modes, so synthesis yields no triplet and those arms have no training set
-// (compose skips items without a triplet, method.md §8). trainSynthesizer itself is tested in
+// (compose skips items without a triplet, docs/method.md §8). trainSynthesizer itself is tested in
 // train-model.test.ts, model synthesis and the judge in model-judge.test.ts.
 import fs from 'node:fs';
 import type { ArmName } from '../../cli/demo/arms';

@@ -1,4 +1,4 @@
-// Composition and assembly rules of method.md §7–8, each checked on a hand-made case.
+// Composition and assembly rules of docs/method.md §7–8, each checked on a hand-made case.
 import { assembleConversation, captionInstruction, chooseRoute, composeSynthetic, fillTemplate } from '../../core/compose/compose';
 import { BASIC_TEMPLATES, RATIONALE_TEMPLATES, validateTemplates } from '../../core/compose/templates';
 import { PyRandom } from '../../core/pyrandom';
@@ -60,7 +60,7 @@ test('placement follows Random(keptId); <image>\\n goes on the first user turn, 
     expect(a.messages[0]).toEqual({ role: 'user', content: `<image>\n${first}` });
     expect(a.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
   }
-  // keptId 0 draws "end": the synthetic task comes first (method.md §13 vectors).
+  // keptId 0 draws "end": the synthetic task comes first (docs/method.md §13 vectors).
   expect(assembleConversation('x', 'cap', synthetic, 0)).toMatchObject({ placement: 'end' });
 });
 

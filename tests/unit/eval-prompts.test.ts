@@ -1,4 +1,4 @@
-// Evaluation inputs per model family (method.md §10.2): the prompt strings and Qwen2-VL's
+// Evaluation inputs per model family (docs/method.md §10.2): the prompt strings and Qwen2-VL's
 // image sizing. Expected sizes are worked out from the §10.2 formula (checked with CPython).
 import { evalPrompt } from '../../core/eval/prompts';
 import { ImageSizeError, roundHalfEven, smartResize } from '../../core/eval/smart-resize';

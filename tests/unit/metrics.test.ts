@@ -1,4 +1,4 @@
-// Every metric rule and quirk of method.md §10, one case each, with the value worked out.
+// Every metric rule and quirk of docs/method.md §10, one case each, with the value worked out.
 import { normalizeWord } from '../../core/eval/normalize';
 import { closedHit, f1score, openRecall } from '../../core/eval/vqa';
 import { parseMultipleChoice } from '../../core/eval/multiple-choice';
@@ -26,7 +26,7 @@ describe('normalize_word', () => {
     expect(normalizeWord('yes/no 1,2')).toBe('yesno 12');
   });
 
-  test('at most 32 periods go (method.md §13)', () => {
+  test('at most 32 periods go (docs/method.md §13)', () => {
     const letters = 'abcdefghijklmnopqrstuvwxyz'.split('');
     const input = [...letters, ...letters.slice(0, 10)].map((c) => `${c}.`).join(' ');
     // 36 periods: the first 32 are deleted; "a" (twice) is an article and dropped.

@@ -1,4 +1,4 @@
-// CPython random.Random conformance (method.md §13): these vectors come from CPython 3.11.
+// CPython random.Random conformance (docs/method.md §13): these vectors come from CPython 3.11.
 import { PyRandom } from '../../core/pyrandom';
 
 test('getrandbits(32) matches CPython for small, large and negative seeds', () => {

@@ -1,4 +1,4 @@
-// The synthesizer's training set from seed data (method.md §5.2): the authors' seeded orders,
+// The synthesizer's training set from seed data (docs/method.md §5.2): the authors' seeded orders,
 // blanking and split, checked against the conformance vectors of §13.
 import { PyRandom } from '../../core/pyrandom';
 import { synthesizerSet, type SeedImage } from '../../core/synth/seed-set';

@@ -1,4 +1,4 @@
-// The synthesizer contract (method.md §4.2–4.6, §5.1) and the judge prompt (§6), by hand.
+// The synthesizer contract (docs/method.md §4.2–4.6, §5.1) and the judge prompt (§6), by hand.
 import { collectTriplet, LLAMA3_SYNTH, parseQaTurns, parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import { judgePrompt, parseJudgeLabel } from '../../core/judge/prompt';
 

@@ -1,4 +1,4 @@
-// The world's training files (issue #11): the corpus for the tokenizer, the base model's rows
+// The world's training files: the corpus for the tokenizer, the base model's rows
 // and the synthesizer's rows (§5.2), every image they name on disk, the benchmark kept out.
 import fs from 'node:fs';
 import path from 'node:path';

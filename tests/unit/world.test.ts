@@ -1,4 +1,4 @@
-// The procedural world of issue #11 at test size: deterministic to the byte, every file read
+// The demo's procedural world at test size: deterministic to the byte, every file read
 // by the project's real readers and scored by the real task registry, the benchmark held out
 // from the domain pairs, the two vocabularies apart, and a world that only appears complete.
 import fs from 'node:fs';

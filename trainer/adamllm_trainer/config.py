@@ -81,10 +81,10 @@ class TrainConfig:
     sequence: str = setting(
         "chat",
         help="chat | synthesizer | completion. chat: the post-training sequence (assistant turns carry the loss). synthesizer: "
-             "training a visual instruction synthesizer (method.md 5.3): the caption turn is context, and every token after it "
+             "training a visual instruction synthesizer (docs/method.md 5.3): the caption turn is context, and every token after it "
              "(user headers, hints, questions, answers, terminators) plus the final <|endoftext|> carries the loss, so the model "
              "writes tasks and then stops. completion: raw text rows {\"prompt\", \"completion\"} (the consistency judge, "
-             "method.md 6): no chat template, the prompt is context, the completion and the tokenizer's eos after it carry the loss",
+             "docs/method.md 6): no chat template, the prompt is context, the completion and the tokenizer's eos after it carry the loss",
     )
     image_max_pixels: int = setting(
         512 * 512,

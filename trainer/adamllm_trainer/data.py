@@ -97,7 +97,7 @@ def first_rows(cfg: TrainConfig, k: int) -> list:
 def segments(messages: list, sequence: str = "chat") -> list:
     """(text, labelled) pieces of one conversation in Qwen2-VL's chat format.
 
-    chat: only the assistant turns are labelled. synthesizer (method.md 5.3): the first turn pair
+    chat: only the assistant turns are labelled. synthesizer (docs/method.md 5.3): the first turn pair
     (image + caption hint, caption) is context; everything after it is labelled, and the sequence
     ends with <|endoftext|> (labelled), the synthesizer's end of synthesis. The unlabelled part is
     exactly the synthesis prompt the synthesize stage sends (core/synth/contract.ts,
@@ -208,7 +208,7 @@ class Encoder:
         to stop right after the completion, and the eos is in the generation config's stop list
         (onnx backend) and is the stop token of a vLLM server, and is skipped from the decoded
         text. So greedy decoding of a judge trained on " Yes" + eos writes " Yes" then stops (at
-        most 2 new tokens, method.md 6.1), and parseJudgeLabel reads strip(" Yes") = "yes". A
+        most 2 new tokens, docs/method.md 6.1), and parseJudgeLabel reads strip(" Yes") = "yes". A
         newline terminator (what Llama-3 writes there) would work for the judge too, since the
         label is stripped, but it would stay in the text of any other completion model."""
         eos = self.tok.eos_token_id

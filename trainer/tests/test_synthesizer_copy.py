@@ -95,7 +95,7 @@ def test_a_run_over_a_world_folder_reports_each_split(tmp_path, tiny_vl, capsys)
 
 
 def test_the_prompt_is_the_synthesize_stage_one_for_qwen2vl(tiny_vl):
-    # method.md §5.1's layout, the image slot expanded (one pad per merged patch), then the open
+    # docs/method.md §5.1's layout, the image slot expanded (one pad per merged patch), then the open
     # user header and the probe
     probe = sc.Probe(tiny_vl, 56)
     b = probe.batch(IMAGE, "A cap.", "How many")
