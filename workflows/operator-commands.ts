@@ -11,7 +11,7 @@ import { condition, defineSignal, log, setHandler } from '@temporalio/workflow';
 import { patchStageSettings, SpecError, type StageName, type TAnyStageSettings } from '../core/spec';
 import type { TrainModelStep } from '../core/train-model-spec';
 import type { AbortCommand, RetryStageCommand, SkipStageCommand } from '../core/types';
-import { stageOf, type RunState } from './run-state';
+import { stageOf, type OperatorCommand, type RunState } from './run-state';
 
 export const retryStageSignal = defineSignal<[RetryStageCommand]>('retryStage');
 export const skipStageSignal = defineSignal<[SkipStageCommand]>('skipStage');
@@ -20,9 +20,6 @@ export const abortSignal = defineSignal<[AbortCommand?]>('abort');
 /** trainModel's: the same names as adaptDomain's, so operators use one vocabulary; its stages are prepare and train. */
 export const retryStepSignal = defineSignal<[{ stage: TrainModelStep; settings?: Record<string, unknown> }]>('retryStage');
 export const abortTrainingSignal = defineSignal<[{ reason?: string }?]>('abort');
-
-/** A command accepted for a waiting stage, until its runner takes it. */
-export type OperatorCommand = { kind: 'retry'; settings?: Record<string, unknown> } | { kind: 'skip' };
 
 /** Accepts a retry or skip only for a stage that waits for the operator; returns why not otherwise. */
 export function acceptCommand(state: RunState, stage: StageName, cmd: OperatorCommand): string | null {

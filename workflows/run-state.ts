@@ -2,7 +2,9 @@
 // signals change. Carried across continue-as-new.
 import type { StageName, TAnyStageSettings } from '../core/spec';
 import type { RunProgress, StageProgress } from '../core/types';
-import type { OperatorCommand } from './operator-commands';
+
+/** A command accepted for a waiting stage, until its runner takes it. */
+export type OperatorCommand = { kind: 'retry'; settings?: Record<string, unknown> } | { kind: 'skip' };
 
 export interface RunState {
   progress: RunProgress;

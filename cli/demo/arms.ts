@@ -3,9 +3,10 @@
 // model and evaluates it beside the base on the world's domain benchmark. Each arm declares its
 // role as data (where its tasks come from, which of them stay, what compose makes): armSpec and
 // modelsNeeded read those, never the name, which only names the arm's model, run and table row.
+import type { ArmName } from './arm-names';
 import type { WorldSize } from './sizes';
 
-export type ArmName = 'captions' | 'rules' | 'unfiltered' | 'adamllm' | 'two-stage' | 'ceiling';
+export type { ArmName };
 
 /** Where an arm's training tasks come from and, where they are synthesized, which of them stay. */
 export type ArmTasks =

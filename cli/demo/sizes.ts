@@ -7,7 +7,7 @@
 // model (hidden 128, 2 layers, vocabulary 1,024) trains at roughly 8 rows/s on one batch of 16
 // and answers a benchmark row in ~0.1 s (≤ 32 new tokens).
 import type { WorldParams } from '../../samples/world/world';
-import type { ArmName } from './arms';
+import type { ArmName } from './arm-names';
 
 export interface TrainKnobs {
   learningRate: number;

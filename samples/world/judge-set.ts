@@ -15,7 +15,7 @@ import { BACKGROUNDS, COLOUR_NAMES, MAX_GENERAL_SHAPES, SHAPES, SIZES } from './
 import { GENERAL_PLACES } from './general-text';
 import { NUMBER_WORDS } from './layout';
 import { LETTERS } from './streams';
-import type { SeedRow } from './training-sets';
+import type { SeedRow } from './general-tasks';
 
 /** One training row of the trainer's `sequence: "completion"` (which takes these two keys and no other). */
 export interface JudgeRow {

@@ -7,16 +7,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { PyRandom } from '../../core/pyrandom';
 import { synthesizerSet, type SeedImage, type SynthesizerSet } from '../../core/synth/seed-set';
-import type { GeneralTask } from './general-tasks';
+import type { SeedRow } from './general-tasks';
 import { judgeCorpusLines, judgeRowsOf } from './judge-set';
 import type { World } from './world';
 
-/** One row of general/seed.json. */
-export interface SeedRow {
-  image: string;
-  caption: string;
-  tasks: Pick<GeneralTask, 'type' | 'question' | 'informative' | 'precise'>[];
-}
+export type { SeedRow };
 
 type ChatRow = { images: string[]; messages: { role: 'user' | 'assistant'; content: string }[] };
 

@@ -145,3 +145,30 @@ test('process.env is read only by the worker schema and the CLI (and the allow-l
   }
   expect(bad).toEqual([]);
 });
+
+/** The project file a relative import names (a .ts file or a folder's index.ts), or null. */
+function resolved(file: string, spec: string): string | null {
+  if (!spec.startsWith('.')) return null;
+  const base = path.resolve(path.dirname(file), spec);
+  return [`${base}.ts`, path.join(base, 'index.ts')].find((f) => fs.existsSync(f)) ?? null;
+}
+
+test('no import cycles anywhere, type imports included: a shared type lives beside what both sides import', () => {
+  const files = ['activities', 'bench', 'cli', 'core', 'samples', 'tests', 'workers', 'workflows'].flatMap(filesIn);
+  const edges = new Map(files.map((f) => [f, importsOfFile(f).map((i) => resolved(f, i.spec)).filter((t): t is string => t !== null)]));
+  // depth-first search; a back edge to a file still on the path closes a cycle
+  const state = new Map<string, 'open' | 'done'>();
+  const cycles: string[] = [];
+  const visit = (f: string, trail: string[]) => {
+    state.set(f, 'open');
+    for (const t of edges.get(f) ?? []) {
+      if (state.get(t) === 'open') cycles.push([...trail.slice(trail.indexOf(t)), f, t].map((x) => path.relative(root, x)).join(' → '));
+      else if (!state.has(t) && edges.has(t)) visit(t, [...trail, f]);
+    }
+    state.set(f, 'done');
+  };
+  for (const f of files) if (!state.has(f)) visit(f, []);
+  expect(cycles).toEqual([]);
+  // the search sees the project's imports at all
+  expect([...edges.values()].reduce((n, e) => n + e.length, 0)).toBeGreaterThan(500);
+});

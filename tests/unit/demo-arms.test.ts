@@ -1,6 +1,7 @@
 // The demo's comparison arms (cli/demo/arms.ts): each arm's declared role (tasks, filter,
 // content) is what shapes its adaptDomain spec and which world models the demo trains; the
 // spec must also be one the platform accepts.
+import { ARM_NAMES } from '../../cli/demo/arm-names';
 import { ARMS, armSpec, modelsNeeded, type Arm, type ArmInputs } from '../../cli/demo/arms';
 import { DEMO_SIZES } from '../../cli/demo/sizes';
 import { parseRunSpec } from '../../core/spec';
@@ -28,6 +29,8 @@ test('the arms declare the paper\'s comparisons', () => {
     ['two-stage', 'model', 'model', 'task-only', 'captions'],
     ['ceiling', 'gold', undefined, 'caption-only', undefined],
   ]);
+  // the names the sizes and the CLI use (arm-names.ts) are exactly the arms'
+  expect(ARMS.map((a) => a.name)).toEqual([...ARM_NAMES]);
 });
 
 test.each(ARMS.map((a) => [a.name, a] as const))('arm %s: its declared role drives its spec', (_name, arm) => {
