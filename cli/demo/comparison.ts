@@ -46,7 +46,7 @@ function mean(xs: (number | null)[]): number | null {
 /**
  * How varied a run's synthesized tasks are: parsed tasks, distinct questions, and the most
  * frequent question with its count. A synthesizer that writes one question for every image
- * (the world's trained one does, README) shows here, without reading the training set.
+ * (the world's trained one does, docs/demo-results.md) shows here, without reading the training set.
  */
 export interface TaskAudit {
   parsed: number;

@@ -85,7 +85,7 @@ export const DEMO_SIZES: Record<'full' | 'test', WorldSize> = {
     // 64-wide tower that has only seen flat shapes does not tell cell types apart, and frozen, no
     // training set lifts the base much (ceiling arm, single runs on an earlier draw of the gold
     // tasks: 2 epochs at 5e-4 frozen +1.8 points, 6 epochs at 1e-3 frozen +5.7, the same unfrozen
-    // +8.8; on the world's gold tasks +10.0, README). 500 rows × 6 epochs = 188 steps.
+    // +8.8; on the world's gold tasks +10.0, docs/demo-results.md). 500 rows × 6 epochs = 188 steps.
     adapt: cpu({ epochs: 6, learningRate: 1e-3, freezeVisionTower: false }),
     judgeTasks: 1500,
     judgeQueryTasks: 1500,
