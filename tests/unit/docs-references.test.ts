@@ -72,3 +72,38 @@ test('no reference to the method or design notes outside the repository: they ar
   }
   expect(bare).toEqual([]);
 });
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+const anchorOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- _]/gu, '')
+    .replace(/ /g, '-');
+
+test('every relative link in the README and docs/ lands on a file, and on a heading where it names one', () => {
+  const pages = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f))];
+  const broken: string[] = [];
+  let links = 0;
+  for (const page of pages) {
+    // links outside code spans and fences
+    const prose = read(page).replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
+    for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1];
+      if (/^[a-z]+:/.test(target)) continue;
+      links++;
+      const [file, anchor] = target.split('#');
+      const resolvedFile = file ? path.join(path.dirname(page), file) : page;
+      if (!fs.existsSync(path.join(root, resolvedFile))) {
+        broken.push(`${page}: ${target} (no file)`);
+        continue;
+      }
+      if (anchor && resolvedFile.endsWith('.md')) {
+        const anchors = new Set([...read(resolvedFile).matchAll(/^#+ (.+)$/gm)].map((h) => anchorOf(h[1])));
+        if (!anchors.has(anchor)) broken.push(`${page}: ${target} (no heading)`);
+      }
+    }
+  }
+  expect(broken).toEqual([]);
+  expect(links).toBeGreaterThan(20);
+});
