@@ -16,7 +16,7 @@ import { predictionWriter, recordMetrics } from '../activities/evaluate/record-s
 import { upsertModel } from '../activities/model-registry/upsert-model';
 import { findRun } from './runs/queries';
 import { onnxBackend } from '../activities/inference/onnx-backend';
-import { createOpenAIServer } from '../activities/inference/openai-server';
+import { createOpenAIServer } from './serve/openai-server';
 import { readServedFolder } from '../activities/inference/vllm-semantics';
 import { demo } from './commands/demo';
 import { ARMS, type ArmName } from './demo/arms';

@@ -1,6 +1,6 @@
 // `adamllm serve`: a local model behind an OpenAI-compatible endpoint, so one worker's model can
 // serve others, and the stand-in the openai backend is tested against. It answers as vLLM does
-// (vllm-semantics.ts names the vLLM source each rule mirrors): messages are rendered with the
+// (activities/inference/vllm-semantics.ts names the vLLM source each rule mirrors): messages are rendered with the
 // served folder's own chat template; unset sampling fields come from its generation_config.json;
 // the stop set holds the model's EOS ids unless ignore_eos; add_special_tokens, continue_final_
 // message and the image placeholders behave as there; /tokenize answers in vLLM's shape. It
@@ -8,8 +8,8 @@
 // penalties) instead of ignoring it. `stream: true` gets server-sent chunks ending with
 // `data: [DONE]`, another model name a 404, and every error OpenAI's {"error": {…}} shape.
 import http from 'node:http';
-import type { Decoding, GenerateBackend, GenerateResult } from './backend';
-import { checkChatRequest, checkPlaceholders, effectiveSampling, renderChat, VllmBadRequest, withSpecialTokens, type ServedFolder, type TemplateMessage } from './vllm-semantics';
+import type { Decoding, GenerateBackend, GenerateResult } from '../../activities/inference/backend';
+import { checkChatRequest, checkPlaceholders, effectiveSampling, renderChat, VllmBadRequest, withSpecialTokens, type ServedFolder, type TemplateMessage } from '../../activities/inference/vllm-semantics';
 
 interface OpenAIContentPart {
   type: string;
