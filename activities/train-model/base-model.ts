@@ -32,7 +32,8 @@ const initCode = () => path.join(projectRoot(), 'trainer', 'adamllm_trainer', 'i
 
 /** The cache key of an init-model output: its arguments, its corpus files' contents, the code. */
 export async function initKey(init: TInitModel, corpus: string[]): Promise<string> {
-  // heads only when not the default 4: the models made before it was a setting keep their key
+  // heads only when not the default 4, so earlier arguments hash as before (the key still moves
+  // with init_model.py's code, as for any change to it)
   const args = { vocabSize: init.vocabSize, hidden: init.hidden, ...(init.heads === 4 ? {} : { heads: init.heads }), layers: init.layers, visionDepth: init.visionDepth, seed: init.seed };
   const files = await Promise.all(corpus.map((f) => sha256File(f)));
   const code = await sha256File(initCode());
