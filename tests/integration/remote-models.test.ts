@@ -329,9 +329,8 @@ test('a server down past the retries fails the stage, which waits; answers alrea
   try {
     const spec = modelSpec(m, s, { pipeline: ['ingest', 'synthesize'], concurrency: 2, shardSize: 10, maxRetries: 1 });
     const handle = await startRun(h.client, spec);
-    await waitForProgress(h.client, handle.workflowId, (p) => p.stages.find((x) => x.name === 'synthesize')?.status === 'failed_waiting', 90_000);
-    const runId = (await h.db.run.findFirstOrThrow({ where: { workflowId: handle.workflowId }, select: { id: true } })).id;
-    expect(await h.db.synthTask.count({ where: { runId } })).toBe(4);
+    const waiting = await waitForProgress(h.client, handle.workflowId, (p) => p.stages.find((x) => x.name === 'synthesize')?.status === 'failed_waiting', 90_000);
+    expect(await h.db.synthTask.count({ where: { runId: waiting.runId } })).toBe(4);
 
     healthy = Infinity;
     await handle.signal('retryStage', { stage: 'synthesize' });
@@ -359,8 +358,7 @@ test('a server that answers every request with the same 500 (a dead engine): the
     expect(synth.error).toMatchObject({ type: 'EveryRequestFailed' });
     expect(synth.error!.message).toBe('synthesize: all 6 requests failed (server error: HTTP 500: EngineCore encountered an issue (the same on all 2 tries) ×6); fix the model, its server or the input, then retry the stage: the failed requests are asked again');
     // the failed rows are gone: nothing was done, and a retry asks again
-    const runId = (await h.db.run.findFirstOrThrow({ where: { workflowId: handle.workflowId }, select: { id: true } })).id;
-    expect(await h.db.synthTask.count({ where: { runId } })).toBe(0);
+    expect(await h.db.synthTask.count({ where: { runId: waiting.runId } })).toBe(0);
 
     dead = false;
     await handle.signal('retryStage', { stage: 'synthesize' });
@@ -389,8 +387,7 @@ test('a model that answers no benchmark row has no score, not a score of 0: eval
     const ev = waiting.stages.find((x) => x.name === 'evaluate')!;
     expect(ev.error).toMatchObject({ type: 'EveryRequestFailed' });
     expect(ev.error!.message).toMatch(/^evaluate: VQA_RAD with served-base: all 5 requests failed \(server error: HTTP 500: EngineCore encountered an issue/);
-    const runId = (await h.db.run.findFirstOrThrow({ where: { workflowId: handle.workflowId }, select: { id: true } })).id;
-    expect(await h.db.metric.count({ where: { runId } })).toBe(0);
+    expect(await h.db.metric.count({ where: { runId: waiting.runId } })).toBe(0);
 
     dead = false;
     await handle.signal('retryStage', { stage: 'evaluate' });

@@ -9,17 +9,25 @@ const root = path.join(__dirname, '..', '..');
 const SOURCE_DIRS = ['activities', 'bench', 'cli', 'core', 'models', 'samples', 'scripts', 'tests', 'trainer', 'workers', 'workflows'];
 const SOURCE = /\.(ts|js|mjs|py|sh|jinja)$/;
 
-function sources(): string[] {
-  return SOURCE_DIRS.flatMap((d) =>
-    fs
-      .readdirSync(path.join(root, d), { recursive: true })
-      .map(String)
-      .filter((f) => SOURCE.test(f) && !f.split(path.sep).some((p) => p === 'node_modules' || p === '__pycache__' || p.startsWith('.venv')))
-      .map((f) => path.join(d, f)),
-  );
-}
+/** The project's source files, listed once for all the tests below. */
+const SOURCES: readonly string[] = SOURCE_DIRS.flatMap((d) =>
+  fs
+    .readdirSync(path.join(root, d), { recursive: true })
+    .map(String)
+    .filter((f) => SOURCE.test(f) && !f.split(path.sep).some((p) => p === 'node_modules' || p === '__pycache__' || p.startsWith('.venv')))
+    .map((f) => path.join(d, f)),
+);
 
-const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
+/** A file's text, read once however many tests look at it. */
+const texts = new Map<string, string>();
+function read(f: string): string {
+  let text = texts.get(f);
+  if (text === undefined) {
+    text = fs.readFileSync(path.join(root, f), 'utf8');
+    texts.set(f, text);
+  }
+  return text;
+}
 
 /** "§10.2", "§4.2–4.6", "§7, §8", "5.3": the sections a reference names, as "10.2", "4.2", "4.6", … */
 function sectionsIn(tail: string): string[] {
@@ -29,7 +37,7 @@ function sectionsIn(tail: string): string[] {
 
 test('every docs/ file the code names exists', () => {
   const missing: string[] = [];
-  for (const f of sources()) {
+  for (const f of SOURCES) {
     for (const m of read(f).matchAll(/\bdocs\/([\w./-]+\.md)/g)) if (!fs.existsSync(path.join(root, 'docs', m[1]))) missing.push(`${f}: docs/${m[1]}`);
   }
   expect(missing).toEqual([]);
@@ -40,7 +48,7 @@ test('every docs/method.md section the code cites is a heading there', () => {
   expect(headings.has('10.2')).toBe(true);
   const dangling: string[] = [];
   let cited = 0;
-  for (const f of sources()) {
+  for (const f of SOURCES) {
     for (const m of read(f).matchAll(/docs\/method\.md,?([^\n]{0,24})/g)) {
       for (const s of sectionsIn(m[1])) {
         cited++;
@@ -57,13 +65,13 @@ test('every docs/architecture.md rule the code cites is one of its numbered rule
   const rules = new Set([...read('docs/architecture.md').matchAll(/^(\d+)\. \*\*/gm)].map((m) => m[1]));
   expect(rules.size).toBe(8);
   const dangling: string[] = [];
-  for (const f of sources()) for (const m of read(f).matchAll(/docs\/architecture\.md, rule (\d+)/g)) if (!rules.has(m[1])) dangling.push(`${f}: rule ${m[1]}`);
+  for (const f of SOURCES) for (const m of read(f).matchAll(/docs\/architecture\.md, rule (\d+)/g)) if (!rules.has(m[1])) dangling.push(`${f}: rule ${m[1]}`);
   expect(dangling).toEqual([]);
 });
 
 test('no reference to the method or design notes outside the repository: they are in docs/', () => {
   const bare: string[] = [];
-  for (const f of sources()) {
+  for (const f of SOURCES) {
     for (const [i, line] of read(f).split('\n').entries()) {
       // the demo's trainModel descriptions are part of their specs' hashes: kept as first written (world-demo.ts)
       if (f === path.join('cli', 'demo', 'world-demo.ts') && line.includes('description:')) continue;
