@@ -3,7 +3,7 @@
 // environment variable themselves (tests/unit/architecture.test.ts).
 import type { Db } from './db/client';
 import type { ArtifactStore } from './store/artifact-store';
-import type { GpuPool } from './train/gpus';
+import type { GpuPool } from './trainer/gpus';
 
 /** How this worker reaches models: in-process ONNX and endpoints. */
 export interface ModelAccess {

@@ -4,7 +4,7 @@ import type { ActivityDeps } from './deps';
 import { createRunRecordActivities } from './bookkeeping/run-records';
 import { createStageActivities } from './stage/stage-activities';
 import { createTrainModelActivities } from './train-model/train-model-activities';
-import { defaultStageRegistry, type StageRegistry } from './registry';
+import { defaultStageRegistry, type StageRegistry } from './stage/registry';
 
 export function createActivities(deps: ActivityDeps, registry: StageRegistry = defaultStageRegistry) {
   return {

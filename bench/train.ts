@@ -18,8 +18,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TRAINER_EXIT } from '../activities/train/trainer-events';
-import { runTrainer, trainerPython, type TrainerEvent } from '../activities/train/trainer-process';
+import { TRAINER_EXIT } from '../activities/trainer/trainer-events';
+import { runTrainer, trainerPython, type TrainerEvent } from '../activities/trainer/trainer-process';
 import { projectRoot } from '../cli/stack/paths';
 import { toyTrainingSet } from '../samples/training-set';
 

@@ -1,5 +1,5 @@
 // Stage definitions the generic stage runner reads. Adding a stage (train, evaluate) means a
-// definition here and an implementation in activities/registry.ts; the runner stays as it is.
+// definition here and an implementation in activities/stage/registry.ts; the runner stays as it is.
 import type { StageName } from './spec';
 
 export type Queue = 'cpu' | 'gpu' | 'remote';

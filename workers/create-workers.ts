@@ -8,7 +8,7 @@ import { createActivities } from '../activities';
 import type { Db } from '../activities/db/client';
 import type { ActivityDeps } from '../activities/deps';
 import { ArtifactStore } from '../activities/store/artifact-store';
-import { GpuPool } from '../activities/train/gpus';
+import { GpuPool } from '../activities/trainer/gpus';
 import { TASK_QUEUES } from '../core/stages';
 import { activityDepsOf, type TWorkerEnv } from './config';
 import { ownedGpus } from './gpus';

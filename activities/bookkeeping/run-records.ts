@@ -6,7 +6,7 @@ import { modelRunDomain, parseTrainModelSpec, TRAIN_MODEL_SPEC_VERSION, TRAIN_MO
 import type { StageResult } from '../../core/types';
 import type { Prisma } from '../db/client';
 import type { ActivityDeps } from '../deps';
-import { hashJson } from './canonical-json';
+import { hashJson } from '../hashing/canonical-json';
 
 type StageStatus = 'PENDING' | 'RUNNING' | 'FAILED_WAITING' | 'SUCCEEDED' | 'SKIPPED' | 'ABORTED';
 type RunStatus = 'RUNNING' | 'WAITING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';

@@ -11,7 +11,7 @@ import { ErrorTypes } from '../../core/errors';
 import { evalPrompt } from '../../core/eval/prompts';
 import { Aggregator, TASKS, type EvalRow } from '../../core/eval/tasks';
 import type { TEvaluateSettings } from '../../core/spec';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 import type { PrismaTypes } from '../db/client';
 import { failure } from '../errors';
 import { backendFor } from '../inference/backend-for';

@@ -11,7 +11,7 @@
 // end lost every answer when it failed.
 import { createHash } from 'node:crypto';
 import { ErrorTypes } from '../../core/errors';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 import { failure } from '../errors';
 import type { Db, PrismaTypes } from '../db/client';
 import { imageBytes, itemFault, type Decoding, type GenerateBackend, type GenerateRequest, type GenerateResult, type ImageInput } from './backend';

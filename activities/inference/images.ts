@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 import { ImageUnusable, type ImageRef } from './backend';
 
 const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');

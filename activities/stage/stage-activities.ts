@@ -7,9 +7,9 @@ import { ErrorTypes } from '../../core/errors';
 import { SpecError, type StageName } from '../../core/spec';
 import type { ShardRef, StagePlan, StageRef, StageResult } from '../../core/types';
 import type { ActivityDeps } from '../deps';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 import { failure } from '../errors';
-import type { StageRegistry } from '../registry';
+import type { StageRegistry } from './registry';
 import { loadContext, type StageContext, type StageImplementation } from './context';
 
 function hooks() {

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { ErrorTypes } from '../../core/errors';
 import type { TBaseModel, TInitModel } from '../../core/train-model-spec';
 import { projectRoot } from '../project-root';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 import { failure } from '../errors';
 import type { ArtifactStore } from '../store/artifact-store';
 import { sha256File } from '../store/artifact-store';
-import { TRAINER_EXIT } from '../train/trainer-events';
-import { runTrainer } from '../train/trainer-process';
+import { TRAINER_EXIT } from '../trainer/trainer-events';
+import { runTrainer } from '../trainer/trainer-process';
 
 export interface ResolvedBase {
   /** the Hugging Face folder (absolute) */

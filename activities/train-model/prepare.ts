@@ -9,7 +9,7 @@ import type { PreparedTraining, TTrainModelSpec } from '../../core/train-model-s
 import { accounted } from '../stage/counts';
 import { describeFile, type ArtifactStore } from '../store/artifact-store';
 import { upsertBaseModel } from '../model-registry/upsert-model';
-import { folderSize } from '../train/record-trained';
+import { folderSize } from '../trainer/record-trained';
 import { resolveBase } from './base-model';
 import { dataHash, trainingFiles } from './training-file';
 

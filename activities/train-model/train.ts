@@ -12,11 +12,11 @@ import type { StageResult } from '../../core/types';
 import type { Db, PrismaTypes } from '../db/client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { accounted } from '../stage/counts';
-import type { GpuPool } from '../train/gpus';
-import { hashExports, modelFolder, recordTrainedModel, trainingMeta, type ExportedModel } from '../train/record-trained';
-import { runTraining, type TrainingOutcome } from '../train/run-training';
-import { trainerConfig, trainingKey } from '../train/trainer-config';
-import { filteredOf, upsertTrainStep } from '../train/trainer-events';
+import type { GpuPool } from '../trainer/gpus';
+import { hashExports, modelFolder, recordTrainedModel, trainingMeta, type ExportedModel } from '../trainer/record-trained';
+import { runTraining, type TrainingOutcome } from '../trainer/run-training';
+import { trainerConfig, trainingKey } from '../trainer/trainer-config';
+import { filteredOf, upsertTrainStep } from '../trainer/trainer-events';
 
 export interface TrainHooks {
   heartbeat: (details?: unknown) => void;

@@ -10,10 +10,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
 import { ErrorTypes } from '../../core/errors';
-import { synthesizerSet } from '../../core/synth/seed-set';
+import { seedImagesOf, synthesizerSet, type SeedRow } from '../../core/synth/seed-set';
 import type { ModelRole } from '../../core/train-model-spec';
-import { seedImagesOf, type SeedRow } from '../../samples/world/training-sets';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 import { failure } from '../errors';
 import { sha256File, type ArtifactStore } from '../store/artifact-store';
 

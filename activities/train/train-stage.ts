@@ -10,11 +10,11 @@ import { failure } from '../errors';
 import { upsertBaseModel } from '../model-registry/upsert-model';
 import type { StageContext, StageImplementation } from '../stage/context';
 import { accounted } from '../stage/counts';
-import { hashExports, recordTrainedModel, trainingMeta } from './record-trained';
-import { runTraining } from './run-training';
-import { exportsOnnx, trainerConfig, trainingKey } from './trainer-config';
-import { filteredOf, upsertTrainStep } from './trainer-events';
-import type { TrainerEvent } from './trainer-process';
+import { hashExports, recordTrainedModel, trainingMeta } from '../trainer/record-trained';
+import { runTraining } from '../trainer/run-training';
+import { exportsOnnx, trainerConfig, trainingKey } from '../trainer/trainer-config';
+import { filteredOf, upsertTrainStep } from '../trainer/trainer-events';
+import type { TrainerEvent } from '../trainer/trainer-process';
 
 type Ctx = StageContext<'train'>;
 

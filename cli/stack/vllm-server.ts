@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../cli/stack/temporal-server';
+import { freePort } from './temporal-server';
 import { startServerProcess, type ServerProcess } from './server-process';
 
 /** The venv scripts/setup-vllm.sh installs into (same default, same override). */

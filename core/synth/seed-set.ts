@@ -20,6 +20,26 @@ export interface SeedImage {
   informative: SeedQa[];
 }
 
+/**
+ * One row of a seed file (trainSynthesizer's input, the demo world's general/seed.json): an image,
+ * its caption and its tasks, each with a precise and an informative answer to one question.
+ */
+export interface SeedRow {
+  image: string;
+  caption: string;
+  tasks: { type: string; question: string; informative: string; precise: string }[];
+}
+
+/** The seed rows as the recipe takes them: each task gives one precise and one informative QA. */
+export function seedImagesOf(rows: readonly SeedRow[]): SeedImage[] {
+  return rows.map((r) => ({
+    image: r.image,
+    caption: r.caption,
+    precise: r.tasks.map((t) => ({ question: t.question, answer: t.precise, task: t.type })),
+    informative: r.tasks.map((t) => ({ question: t.question, answer: t.informative, task: t.type })),
+  }));
+}
+
 export interface SynthesizerRow {
   /** the image's path, or the blank image's where this row was blanked */
   images: [string];

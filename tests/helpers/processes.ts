@@ -3,7 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processesWithEnv } from '../../activities/train/tagged-processes';
+import { processesWithEnv } from '../../activities/trainer/tagged-processes';
 import { freePort } from '../../cli/stack/temporal-server';
 
 const exec = promisify(execFile);

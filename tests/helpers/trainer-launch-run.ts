@@ -1,7 +1,7 @@
 // Run by trainer-launch.test.ts as a worker stand-in: starts the (fake) trainer through
 // runTrainer (the interpreter: argv[2]; argv[3], when given: orphanDeadlineS) and says so on
 // stdout, so the test can SIGKILL this process mid-training.
-import { runTrainer } from '../../activities/train/trainer-process';
+import { runTrainer } from '../../activities/trainer/trainer-process';
 
 let said = false;
 void runTrainer(['train', '--config', 'unused.json'], {

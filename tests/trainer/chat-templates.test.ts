@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { renderChat, withSpecialTokens, type ServedFolder, type TemplateMessage } from '../../activities/inference/vllm-semantics';
 import { synthesisChat, type ChatPrompt } from '../../core/chat/qwen2vl';
 import { evalPrompt } from '../../core/eval/prompts';

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { judgePrompt, parseJudgeLabel } from '../../core/judge/prompt';
 import { tempDir } from '../helpers/env';
 import { runTs } from '../helpers/processes';

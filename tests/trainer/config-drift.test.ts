@@ -1,5 +1,5 @@
 // The contract between the train stage and the Python trainer, which live in two languages:
-// the config the train stage writes (activities/train/trainer-config.ts) against the trainer's
+// the config the train stage writes (activities/trainer/trainer-config.ts) against the trainer's
 // TrainConfig (trainer/adamllm_trainer/config.py, as `python -m adamllm_trainer config --json`
 // describes it), and the exit codes the activity reads against the ones the trainer returns.
 // A setting added, renamed or re-defaulted on one side only fails here, naming it; so does a
@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ZTrainSettings, ZTrainSettingsFields } from '../../core/spec';
-import { TRAINER_DEFAULTED_KEYS, trainerConfig } from '../../activities/train/trainer-config';
-import { TRAINER_EXIT } from '../../activities/train/trainer-events';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { TRAINER_DEFAULTED_KEYS, trainerConfig } from '../../activities/trainer/trainer-config';
+import { TRAINER_EXIT } from '../../activities/trainer/trainer-events';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { tempDir } from '../helpers/tmp';
 
 const exec = promisify(execFile);

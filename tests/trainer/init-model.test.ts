@@ -4,7 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { tempDir } from '../helpers/env';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -6,7 +6,7 @@
 // Qwen2-VL's special-token ids.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { evalPrompt } from '../../core/eval/prompts';
 import { INFORMATIVE_HINT, parseSynthesis, PRECISE_HINT, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import { SPECIAL_IDS } from '../helpers/fake-openai';

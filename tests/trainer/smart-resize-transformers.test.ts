@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { EVAL_MAX_PIXELS, EVAL_MIN_PIXELS, ImageSizeError, smartResize } from '../../core/eval/smart-resize';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 
 const exec = promisify(execFile);
 

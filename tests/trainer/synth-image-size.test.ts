@@ -5,7 +5,7 @@
 // size the trainer trained it at.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { trainingImageSize, TRAIN_IMAGE_MAX_PIXELS, TRAIN_IMAGE_MIN_PIXELS } from '../../core/synth/image-size';
 
 const exec = promisify(execFile);

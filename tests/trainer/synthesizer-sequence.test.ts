@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { trainerPython } from '../../activities/train/trainer-process';
+import { trainerPython } from '../../activities/trainer/trainer-process';
 import { parseSynthesis, QWEN2VL_SYNTH, synthesisPrompt } from '../../core/synth/contract';
 import { tempDir } from '../helpers/env';
 

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runTrainer as launch, trainerPython as pythonFor, type TrainerEvent, type TrainerOptions } from '../../activities/train/trainer-process';
+import { runTrainer as launch, trainerPython as pythonFor, type TrainerEvent, type TrainerOptions } from '../../activities/trainer/trainer-process';
 import { tempDir } from '../helpers/env';
 import { toyTrainingSet } from '../helpers/training-set';
 

@@ -1,9 +1,9 @@
-// The demo's comparison arms (cli/demo/arms.ts): each arm's declared role (tasks, filter,
+// The demo's comparison arms (demo/arms.ts): each arm's declared role (tasks, filter,
 // content) is what shapes its adaptDomain spec and which world models the demo trains; the
 // spec must also be one the platform accepts.
-import { ARM_NAMES } from '../../cli/demo/arm-names';
-import { ARMS, armSpec, modelsNeeded, type Arm, type ArmInputs } from '../../cli/demo/arms';
-import { DEMO_SIZES } from '../../cli/demo/sizes';
+import { ARM_NAMES } from '../../demo/arm-names';
+import { ARMS, armSpec, modelsNeeded, type Arm, type ArmInputs } from '../../demo/arms';
+import { DEMO_SIZES } from '../../demo/sizes';
 import { parseRunSpec } from '../../core/spec';
 
 const inputs = (arm: Arm): ArmInputs => ({

@@ -1,9 +1,9 @@
-// `demo --synthesizer-vllm <url>` (cli/demo/served-synthesizer.ts): the server the user gives is
+// `demo --synthesizer-vllm <url>` (demo/served-synthesizer.ts): the server the user gives is
 // read from its /v1/models card (tests/helpers/fake-openai.ts writes vLLM's and a bare one), and
 // one that cannot be the demo's synthesizer is refused before any run starts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serveSynthesizer } from '../../cli/demo/served-synthesizer';
+import { serveSynthesizer } from '../../demo/served-synthesizer';
 import { startFakeOpenAI } from '../helpers/fake-openai';
 
 const HF = '/state/artifacts/train-model/abc/hf';

@@ -1,6 +1,6 @@
 import { validateExportedRow } from '../../activities/export/llama-factory';
 import { specDiff } from '../../cli/runs/format';
-import { canonicalJson, hashJson } from '../../activities/bookkeeping/canonical-json';
+import { canonicalJson, hashJson } from '../../activities/hashing/canonical-json';
 import { tripletHash } from '../../activities/synthesize/rules-stage';
 import { ruleRejection } from '../../activities/filter/rules-stage';
 

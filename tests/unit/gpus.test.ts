@@ -1,6 +1,6 @@
 // GPU ownership: which GPUs a worker process owns, how many trainer processes a launch runs, and
 // a pool that never hands one GPU to two trainers of the same worker.
-import { GpuPool, planLaunch } from '../../activities/train/gpus';
+import { GpuPool, planLaunch } from '../../activities/trainer/gpus';
 import { parseWorkerEnv } from '../../workers/config';
 import { ownedGpus } from '../../workers/gpus';
 

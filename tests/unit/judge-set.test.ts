@@ -1,15 +1,15 @@
-// The world judge's training rows (samples/world/judge-set.ts): deterministic from the seed,
+// The world judge's training rows (demo/world/judge-set.ts): deterministic from the seed,
 // one " Yes" and one " No" row per seed task, every prompt the filter stage's own judge prompt,
 // and every " No" a precise answer of the same kind that the informative answer contradicts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { judgePrompt } from '../../core/judge/prompt';
-import { judgeCorpusLines, judgeRowsOf, type JudgeRow } from '../../samples/world/judge-set';
-import type { SeedRow } from '../../samples/world/training-sets';
-import { generateWorld, WORLD_TEST_SIZE } from '../../samples/world/world';
-import { BACKGROUNDS, COLOUR_NAMES, SHAPES, SIZES } from '../../samples/world/general-scene';
-import { GENERAL_PLACES } from '../../samples/world/general-text';
-import { NUMBER_WORDS } from '../../samples/world/layout';
+import { judgeCorpusLines, judgeRowsOf, type JudgeRow } from '../../demo/world/judge-set';
+import type { SeedRow } from '../../core/synth/seed-set';
+import { generateWorld, WORLD_TEST_SIZE } from '../../demo/world/world';
+import { BACKGROUNDS, COLOUR_NAMES, SHAPES, SIZES } from '../../demo/world/general-scene';
+import { GENERAL_PLACES } from '../../demo/world/general-text';
+import { NUMBER_WORDS } from '../../demo/world/layout';
 import { tempDir } from '../helpers/tmp';
 
 const POOLS: readonly (readonly string[])[] = [NUMBER_WORDS, COLOUR_NAMES, SHAPES, SIZES, GENERAL_PLACES, BACKGROUNDS];

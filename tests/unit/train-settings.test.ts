@@ -3,8 +3,8 @@
 // ONNX, and how its events and exit codes read.
 import fs from 'node:fs';
 import { parseRunSpec, type TTrainSettings } from '../../core/spec';
-import { exportsOnnx, resumeIgnoredFile, resumeIgnoredKeys, trainerConfig, trainingKey } from '../../activities/train/trainer-config';
-import { filteredOf, stepRow, trainerOutcome, exitFailure } from '../../activities/train/trainer-events';
+import { exportsOnnx, resumeIgnoredFile, resumeIgnoredKeys, trainerConfig, trainingKey } from '../../activities/trainer/trainer-config';
+import { filteredOf, stepRow, trainerOutcome, exitFailure } from '../../activities/trainer/trainer-events';
 
 const minimal = { version: 1, domain: 'food', dataset: { format: 'sharegpt', path: 'a.json', imageRoot: 'images' } };
 const bench = [{ task: 'VQA_RAD', path: 'b.parquet' }];

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runTrainer, trainerArgv } from '../../activities/train/trainer-process';
+import { runTrainer, trainerArgv } from '../../activities/trainer/trainer-process';
 import { pidsWithEnv, whenGone } from '../helpers/processes';
 
 const fake = path.join(__dirname, '..', 'fixtures', 'trainer', 'fake-trainer.py');

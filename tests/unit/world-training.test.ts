@@ -2,8 +2,8 @@
 // and the synthesizer's rows (§5.2), every image they name on disk, the benchmark kept out.
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateWorld, WORLD_TEST_SIZE, type World } from '../../samples/world/world';
-import { writeWorldTrainingFiles, type WorldTrainingFiles } from '../../samples/world/training-sets';
+import { generateWorld, WORLD_TEST_SIZE, type World } from '../../demo/world/world';
+import { writeWorldTrainingFiles, type WorldTrainingFiles } from '../../demo/world/training-sets';
 import { tempDir } from '../helpers/tmp';
 
 type Row = { images: string[]; messages: { role: string; content: string }[] };

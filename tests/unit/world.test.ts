@@ -8,8 +8,8 @@ import { checkImage } from '../../activities/ingest/check-image';
 import { readBenchmark, type BenchmarkRow } from '../../activities/evaluate/benchmark-reader';
 import { Aggregator, TASKS, type EvalTask } from '../../core/eval/tasks';
 import { parseRunSpec } from '../../core/spec';
-import { generateWorld, WORLD_TEST_SIZE, type World } from '../../samples/world/world';
-import { GENERAL_TASK_TYPES, type GeneralTask } from '../../samples/world/general-tasks';
+import { generateWorld, WORLD_TEST_SIZE, type World } from '../../demo/world/world';
+import { GENERAL_TASK_TYPES, type GeneralTask } from '../../demo/world/general-tasks';
 import { tempDir } from '../helpers/tmp';
 
 const small = { ...WORLD_TEST_SIZE, seed: 7 };

@@ -12,7 +12,7 @@ _READER_GONE = False
 
 # The process's exit code by outcome; an `error` event's type (TrainerError.kind) is one of
 # runtime, config, export. The train activity reads them through the same names
-# (activities/train/trainer-events.ts TRAINER_EXIT; tests/trainer/config-drift.test.ts keeps the two equal).
+# (activities/trainer/trainer-events.ts TRAINER_EXIT; tests/trainer/config-drift.test.ts keeps the two equal).
 EXIT_CODES = {
     "done": 0,
     "runtime": 1,  # anything else: the activity retries, resuming from the last checkpoint

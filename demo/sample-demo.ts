@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { TASK_QUEUES } from '../../core/stages';
-import { generateFood101Benchmark } from '../../samples/benchmark';
-import { generateSample, type SampleFormat } from '../../samples/generate';
-import { projectRoot } from '../stack/paths';
-import { startStack } from '../stack/dev-stack';
-import { summary, watchRun } from '../watch';
+import { TASK_QUEUES } from '../core/stages';
+import { generateFood101Benchmark } from '../samples/benchmark';
+import { generateSample, type SampleFormat } from '../samples/generate';
+import { projectRoot } from '../cli/stack/paths';
+import { startStack } from '../cli/stack/dev-stack';
+import { summary, watchRun } from '../cli/watch';
 
 /** Train, evaluate and report stages on the tiny test model (built by scripts/build-models.sh). */
 async function trainingStages(dataDir: string, say: (s: string) => void) {

@@ -6,7 +6,7 @@
 // image is 16 visual tokens after the 2×2 merge, a world row ~60-200 text tokens; the tiny
 // model (hidden 128, 2 layers, vocabulary 1,024) trains at roughly 8 rows/s on one batch of 16
 // and answers a benchmark row in ~0.1 s (≤ 32 new tokens).
-import type { WorldParams } from '../../samples/world/world';
+import type { WorldParams } from './world/world';
 import type { ArmName } from './arm-names';
 
 export interface TrainKnobs {
@@ -78,7 +78,7 @@ export const DEMO_SIZES: Record<'full' | 'test', WorldSize> = {
     init: { vocabSize: 1024, hidden: 128, layers: 2, visionDepth: 2 },
     base: cpu({ epochs: 3 }),
     synthesizer: cpu({ epochs: 6 }),
-    // helper measurements (bench/judge-world.ts): ~75 % on held-out rows, 90 % of what it keeps consistent
+    // helper measurements (demo/diagnostics/judge-world.ts): ~75 % on held-out rows, 90 % of what it keeps consistent
     judgeQuery: cpu({ epochs: 6, perDeviceBatchSize: 32 }),
     judge: cpu({ epochs: 2, perDeviceBatchSize: 32 }),
     // The vision tower is trained too (the paper freezes it for Qwen2-VL, trains it for LLaVA): a

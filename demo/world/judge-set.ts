@@ -15,7 +15,7 @@ import { BACKGROUNDS, COLOUR_NAMES, MAX_GENERAL_SHAPES, SHAPES, SIZES } from './
 import { GENERAL_PLACES } from './general-text';
 import { NUMBER_WORDS } from './layout';
 import { LETTERS } from './streams';
-import type { SeedRow } from './general-tasks';
+import type { SeedRow } from '../../core/synth/seed-set';
 
 /** One training row of the trainer's `sequence: "completion"` (which takes these two keys and no other). */
 export interface JudgeRow {
@@ -34,7 +34,7 @@ export interface JudgeRowsOptions {
    * "Consistent:"), 14 times shorter: a first training stage for a tiny judge trained from
    * nothing, which learns to compare the two answers from these in seconds but not from the full
    * prompt in minutes (the constant ~430-token prefix dilutes a one-token signal); a second stage
-   * on 'judge' rows then teaches it to read past the prefix. Measured in bench/judge-world.ts.
+   * on 'judge' rows then teaches it to read past the prefix. Measured in demo/diagnostics/judge-world.ts.
    */
   prompt?: 'judge' | 'query';
 }

@@ -4,7 +4,7 @@
 // from the SynthTask rows in Postgres: the same parsed task (question and both answers, or the
 // same reason for none), and the same raw output. Same weights, greedy: what differs is the
 // engine, so every difference is a contract to look at.
-import type { Db } from '../../activities/db/client';
+import type { Db } from '../activities/db/client';
 import { modelSynthesisStage, type DemoModels } from './arms';
 import type { WorldSize } from './sizes';
 

@@ -1,6 +1,6 @@
 """Does a trained synthesizer take a thing's name from the caption? (the demo world's open question)
 
-    .venv-models/bin/python bench/synthesizer_copy.py --model HF_DIR --world WORLD_DIR [--items 40]
+    .venv-models/bin/python demo/diagnostics/synthesizer_copy.py --model HF_DIR --world WORLD_DIR [--items 40]
 
 HF_DIR is a synthesizer's exported Hugging Face folder (the demo's trainSynthesizer run: `runs
 show` gives its artifacts; under the state folder, artifacts/train-model/<hash>/hf). WORLD_DIR is
@@ -42,7 +42,7 @@ import torch
 from PIL import Image
 from transformers import Qwen2VLForConditionalGeneration
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "trainer"))
 
 from adamllm_trainer.config import TrainConfig  # noqa: E402
 from adamllm_trainer.data import IGNORE, Encoder  # noqa: E402

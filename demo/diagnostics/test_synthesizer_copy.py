@@ -1,14 +1,29 @@
-"""bench/synthesizer_copy.py: the nouns it scores, and one whole run on the tiny Qwen2-VL over a
+"""demo/diagnostics/synthesizer_copy.py: the nouns it scores, and one whole run on the tiny Qwen2-VL over a
 hand-made world folder (the probe must read a world and a model folder as the demo writes them)."""
 
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import pytest
-from conftest import IMAGE, ROOT
 
-spec = importlib.util.spec_from_file_location("synthesizer_copy", ROOT / "bench" / "synthesizer_copy.py")
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+# the reference image scripts/build-models.sh writes beside the tiny models
+IMAGE = ROOT / "models" / "out" / "reference_image.png"
+
+TINY_VL = ROOT / "models" / "out" / "qwen2vl-tiny"
+
+
+@pytest.fixture(scope="session")
+def tiny_vl() -> Path:
+    if not (TINY_VL / "config.json").is_file():
+        pytest.fail(f"{TINY_VL} is missing: run bash scripts/build-models.sh")
+    return TINY_VL
+
+
+spec = importlib.util.spec_from_file_location("synthesizer_copy", HERE / "synthesizer_copy.py")
 sc = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sc)
 

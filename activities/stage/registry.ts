@@ -1,17 +1,17 @@
 // Stage name → implementation. The workflow's stage runner is generic; a new stage (train,
 // evaluate) registers here and declares its queue in core/stages.ts.
-import type { StageName } from '../core/spec';
-import type { StageContext, StageImplementation } from './stage/context';
-import { modelJudgeStage } from './filter/model-judge-stage';
-import { modelSynthesizeStage } from './synthesize/model-stage';
-import { ingestStage } from './ingest/ingest-stage';
-import { rulesSynthesizeStage } from './synthesize/rules-stage';
-import { rulesFilterStage } from './filter/rules-stage';
-import { composeStage } from './compose/compose-stage';
-import { exportStage } from './export/export-stage';
-import { evaluateStage } from './evaluate/evaluate-stage';
-import { reportStage } from './report/report-stage';
-import { trainStage } from './train/train-stage';
+import type { StageName } from '../../core/spec';
+import type { StageContext, StageImplementation } from './context';
+import { modelJudgeStage } from '../filter/model-judge-stage';
+import { modelSynthesizeStage } from '../synthesize/model-stage';
+import { ingestStage } from '../ingest/ingest-stage';
+import { rulesSynthesizeStage } from '../synthesize/rules-stage';
+import { rulesFilterStage } from '../filter/rules-stage';
+import { composeStage } from '../compose/compose-stage';
+import { exportStage } from '../export/export-stage';
+import { evaluateStage } from '../evaluate/evaluate-stage';
+import { reportStage } from '../report/report-stage';
+import { trainStage } from '../train/train-stage';
 
 export type StageRegistry = { [K in StageName]?: StageImplementation<K> };
 

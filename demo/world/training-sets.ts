@@ -6,24 +6,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { PyRandom } from '../../core/pyrandom';
-import { synthesizerSet, type SeedImage, type SynthesizerSet } from '../../core/synth/seed-set';
-import type { SeedRow } from './general-tasks';
+import { seedImagesOf, synthesizerSet, type SeedRow, type SynthesizerSet } from '../../core/synth/seed-set';
 import { judgeCorpusLines, judgeRowsOf } from './judge-set';
 import type { World } from './world';
 
-export type { SeedRow };
-
 type ChatRow = { images: string[]; messages: { role: 'user' | 'assistant'; content: string }[] };
-
-/** The seed rows as the synthesizer recipe takes them: each task gives one precise and one informative QA. */
-export function seedImagesOf(rows: readonly SeedRow[]): SeedImage[] {
-  return rows.map((r) => ({
-    image: r.image,
-    caption: r.caption,
-    precise: r.tasks.map((t) => ({ question: t.question, answer: t.precise, task: t.type })),
-    informative: r.tasks.map((t) => ({ question: t.question, answer: t.informative, task: t.type })),
-  }));
-}
 
 /**
  * The general base model's rows: describe the image, and answer its tasks as a general assistant

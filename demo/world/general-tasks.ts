@@ -20,13 +20,6 @@ export interface GeneralTask {
   precise: string;
 }
 
-/** One row of general/seed.json: an image, its caption and its tasks (the synthesizer's seed data). */
-export interface SeedRow {
-  image: string;
-  caption: string;
-  tasks: Pick<GeneralTask, 'type' | 'question' | 'informative' | 'precise'>[];
-}
-
 type Draft = Omit<GeneralTask, 'type'>;
 type Maker = (r: PyRandom, scene: GeneralScene) => Draft | null;
 
