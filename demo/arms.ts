@@ -3,6 +3,7 @@
 // model and evaluates it beside the base on the world's domain benchmark. Each arm declares its
 // role as data (where its tasks come from, which of them stay, what compose makes): armSpec and
 // modelsNeeded read those, never the name, which only names the arm's model, run and table row.
+import type { TRunSpecInput, TSynthesizeSettingsInput } from '../core/spec';
 import type { ArmName } from './arm-names';
 import type { WorldSize } from './sizes';
 
@@ -70,8 +71,8 @@ const QUICK = { retry: { maximumAttempts: 2, initialIntervalSeconds: 1 } };
  * The synthesize stage of the arms with the trained synthesizer: through the served synthesizer
  * where there is one, else its ONNX folder in-process (synthesis-check.ts runs it both ways).
  */
-export function modelSynthesisStage(m: DemoModels['synthesizer'], size: WorldSize): Record<string, unknown> {
-  const model = m.served ? { backend: 'openai', baseUrl: m.served.baseUrl, model: m.served.model, revision: m.served.revision } : { backend: 'onnx', path: m.onnx };
+export function modelSynthesisStage(m: DemoModels['synthesizer'], size: WorldSize): TSynthesizeSettingsInput {
+  const model: TSynthesizeSettingsInput['model'] = m.served ? { backend: 'openai', baseUrl: m.served.baseUrl, model: m.served.model, revision: m.served.revision } : { backend: 'onnx', path: m.onnx };
   return { ...QUICK, synthesizer: 'model', model, maxNewTokens: size.synthesizerTokens, batchSize: 8, shardSize: 64 };
 }
 
@@ -95,14 +96,14 @@ export interface ArmInputs {
 }
 
 /** The adaptDomain run spec of one arm. Deterministic: the same inputs give the same spec (and spec hash). */
-export function armSpec(arm: Arm, x: ArmInputs): Record<string, unknown> {
+export function armSpec(arm: Arm, x: ArmInputs): TRunSpecInput {
   const synthesized = arm.tasks === 'rules' || arm.tasks === 'model';
   const gold = arm.tasks === 'gold';
   if (arm.after && !x.startFrom) throw new Error(`demo arm ${arm.name} trains after ${arm.after}: its model folder is needed`);
   // an arm whose tasks came through vLLM trains a model of its own beside the in-process arm's
   const viaVllm = arm.tasks === 'model' && x.models.synthesizer.served ? '-vllm' : '';
   const modelName = `world-${arm.name}${x.adaptSeed === undefined ? '' : `-seed${x.adaptSeed}`}${viaVllm}`;
-  const pipeline = synthesized
+  const pipeline: TRunSpecInput['pipeline'] = synthesized
     ? ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report']
     : ['ingest', 'compose', 'export', 'train', 'evaluate', 'report'];
   return {

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { TRunSpecInput } from '../core/spec';
 import { TASK_QUEUES } from '../core/stages';
 import { generateFood101Benchmark } from '../samples/benchmark';
 import { generateSample, type SampleFormat } from '../samples/generate';
@@ -14,7 +15,7 @@ import { startStack } from '../cli/stack/dev-stack';
 import { summary, watchRun } from '../cli/watch';
 
 /** Train, evaluate and report stages on the tiny test model (built by scripts/build-models.sh). */
-async function trainingStages(dataDir: string, say: (s: string) => void) {
+async function trainingStages(dataDir: string, say: (s: string) => void): Promise<Required<Pick<TRunSpecInput, 'pipeline'>> & Required<Pick<NonNullable<TRunSpecInput['stages']>, 'train' | 'evaluate'>>> {
   const tiny = path.join(projectRoot(), 'models', 'out', 'qwen2vl-tiny');
   if (!fs.existsSync(path.join(tiny, 'config.json'))) throw new Error(`demo --train needs the tiny test model in ${tiny}: run bash scripts/build-models.sh first`);
   const bench = path.join(dataDir, 'benchmark');
@@ -45,7 +46,7 @@ export async function demo(o: { stateDir: string; count: number; format: SampleF
   }
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
   const training = o.train ? await trainingStages(dataDir, say) : undefined;
-  const spec = {
+  const spec: TRunSpecInput = {
     version: 1,
     domain: 'food',
     description: `adamllm demo: generated food images with captions${training ? ', post-training and evaluation of a tiny model' : ''}`,

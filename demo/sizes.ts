@@ -6,28 +6,17 @@
 // image is 16 visual tokens after the 2×2 merge, a world row ~60-200 text tokens; the tiny
 // model (hidden 128, 2 layers, vocabulary 1,024) trains at roughly 8 rows/s on one batch of 16
 // and answers a benchmark row in ~0.1 s (≤ 32 new tokens).
+import type { TTrainSettingsInput } from '../core/spec';
 import type { WorldParams } from './world/world';
 import type { ArmName } from './arm-names';
 
-export interface TrainKnobs {
-  learningRate: number;
-  epochs: number;
-  perDeviceBatchSize: number;
-  gradientAccumulationSteps: number;
-  maxLength: number;
-  warmupRatio: number;
-  weightDecay: number;
-  imageMaxPixels: number;
-  imageMinPixels: number;
-  gradientCheckpointing: boolean;
-  dataloaderWorkers: number;
-  tokenizeWorkers: number;
-  saveSteps: number;
-  validatePrompts: number;
-  maxSteps?: number;
-  /** the train stage's freezeVisionTower (adaptDomain arms only) */
-  freezeVisionTower?: boolean;
-}
+/**
+ * The train settings a size sets for one model (the train stage's own fields and types, from
+ * core/spec.ts): every one of these is given, so no trainer default decides a demo figure;
+ * freezeVisionTower is the train stage's (adaptDomain arms only).
+ */
+export type TrainKnobs = Required<Pick<TTrainSettingsInput, 'learningRate' | 'epochs' | 'perDeviceBatchSize' | 'gradientAccumulationSteps' | 'maxLength' | 'warmupRatio' | 'weightDecay' | 'imageMaxPixels' | 'imageMinPixels' | 'gradientCheckpointing' | 'dataloaderWorkers' | 'tokenizeWorkers' | 'saveSteps' | 'validatePrompts'>> &
+  Pick<TTrainSettingsInput, 'maxSteps' | 'freezeVisionTower'>;
 
 export interface WorldSize extends WorldParams {
   /** the fresh model the general base starts from (init-model) */

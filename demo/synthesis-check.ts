@@ -4,6 +4,7 @@
 // from the SynthTask rows in Postgres: the same parsed task (question and both answers, or the
 // same reason for none), and the same raw output. Same weights, greedy: what differs is the
 // engine, so every difference is a contract to look at.
+import type { TRunSpecInput } from '../core/spec';
 import type { Db } from '../activities/db/client';
 import { modelSynthesisStage, type DemoModels } from './arms';
 import type { WorldSize } from './sizes';
@@ -17,7 +18,7 @@ export interface SynthesisCheckInputs {
 }
 
 /** The adaptDomain spec of one side: the arms' synthesize stage on the domain pairs, nothing after it. */
-export function synthesisCheckSpec(x: SynthesisCheckInputs): Record<string, unknown> {
+export function synthesisCheckSpec(x: SynthesisCheckInputs): TRunSpecInput {
   const side = x.synthesizer.served ? `through ${x.synthesizer.served.baseUrl}` : 'in-process';
   return {
     version: 1,

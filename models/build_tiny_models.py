@@ -17,10 +17,10 @@ the tokenizer is trained here on a built-in corpus and the weights are random (f
 """
 
 import argparse
-import sys
 import json
 import logging
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -30,14 +30,12 @@ import onnxruntime as ort
 import torch
 from PIL import Image
 from tokenizers import Tokenizer
-from transformers import (Qwen2Config, Qwen2ForCausalLM,
-                          Qwen2VLForConditionalGeneration)
+from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2VLForConditionalGeneration
 
 # The tokenizer, the Qwen2-VL config and the HF folder fixes (init_model), and the ONNX export
 # (graphs in the transformers.js layout) are the trainer's, shared with this build.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
-from adamllm_trainer.init_model import (make_hf_tokenizer, make_image_processor, random_vl,  # noqa: E402
-                                        save_hf_folder, text_settings, train_tokenizer, vl_config)
+from adamllm_trainer.init_model import make_hf_tokenizer, make_image_processor, random_vl, save_hf_folder, text_settings, train_tokenizer, vl_config  # noqa: E402
 from adamllm_trainer.onnx_export import export_lm, export_vl  # noqa: E402
 
 SEED = 0

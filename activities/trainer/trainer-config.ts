@@ -31,7 +31,7 @@ export function exportsOnnx(spec: Pick<TRunSpec, 'pipeline' | 'stages'>): boolea
  * The trainer's settings (config.py TrainConfig; dotted for lora and export) that trainerConfig
  * never writes, so the trainer's own defaults hold. Every other setting of the trainer is
  * written, and written with the trainer's default when the spec leaves it out:
- * tests/trainer/config-drift.test.ts fails when the two sides disagree. `sequence` is written
+ * tests/models/config-drift.test.ts fails when the two sides disagree. `sequence` is written
  * only when it is not chat (trainerConfig says why).
  */
 export const TRAINER_DEFAULTED_KEYS = [

@@ -52,7 +52,7 @@ export function filteredOf(data: { [field: string]: unknown } | null | undefined
 
 /**
  * The trainer's exit codes by outcome: the trainer's events.py EXIT_CODES, whose names are also
- * its `error` events' types (runtime, config, export). tests/trainer/config-drift.test.ts keeps the
+ * its `error` events' types (runtime, config, export). tests/models/config-drift.test.ts keeps the
  * two maps equal.
  */
 export const TRAINER_EXIT = { done: 0, runtime: 1, config: 2, export: 3, stopped: 143 } as const;

@@ -26,6 +26,8 @@ export { tempDir };
 export interface Harness {
   db: Db;
   client: Client;
+  /** the Temporal server's address (for a worker a test starts itself, as the demo's) */
+  temporalAddress: string;
   store: ArtifactStore;
   startWorkers(queues?: QueueName[]): Promise<{ stop(): Promise<void> }>;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function harness(): Promise<Harness> {
   return {
     db,
     client,
+    temporalAddress: env.temporal,
     store,
     async startWorkers(queues: QueueName[] = ['workflow', 'cpu', 'gpu', 'remote']) {
       const nc = await NativeConnection.connect({ address: env.temporal });

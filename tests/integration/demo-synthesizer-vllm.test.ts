@@ -25,7 +25,7 @@ suite(vllmPython() ? 'demo --synthesizer-vllm: the trained synthesizer through a
   test('the synthesis check: every slide\'s output through vLLM equals the in-process one; the served run is recorded as such; the vLLM server is gone after', async () => {
     const dir = tempDir('demo-vllm');
     const lines: string[] = [];
-    const r = await runWorldDemo({ stateDir: dir, size: 'test', arms: ['captions'], synthesizerVllm: {}, client: h.client, db: h.db, dir, stopWhenWaiting: true, say: (l) => lines.push(l) });
+    const r = await runWorldDemo({ stateDir: dir, size: 'test', arms: ['captions'], synthesizerVllm: {}, client: h.client, db: h.db, temporalAddress: h.temporalAddress, dir, stopWhenWaiting: true, say: (l) => lines.push(l) });
     expect(r.ok).toBe(true);
     const c = r.synthesisCheck!;
     expect(c.slides).toBe(DEMO_SIZES.test.domainImages);

@@ -28,9 +28,16 @@ const ARMS: ArmName[] = ['captions', 'rules', 'ceiling'];
 test('the demo on a reduced world: the arms run, every number traces back to its run, model and training set; a second demo reuses everything', async () => {
   const dir = tempDir('world-demo');
   const lines: string[] = [];
-  const first = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, dir, stopWhenWaiting: true, say: (l) => lines.push(l) });
+  const first = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, temporalAddress: h.temporalAddress, dir, stopWhenWaiting: true, say: (l) => lines.push(l) });
   expect(first.ok).toBe(true);
   expect(first.rows.map((r) => r.arm)).toEqual(['base', ...ARMS]);
+  // the demo is one workflow; each arm's run is its child
+  const parent = await h.client.workflow.getHandle(first.workflowId).describe();
+  expect({ type: parent.type, status: parent.status.name }).toEqual({ type: 'worldDemo', status: 'COMPLETED' });
+  for (const r of first.rows.slice(1)) {
+    const child = await h.client.workflow.getHandle(r.workflowId).describe();
+    expect(child.raw.workflowExecutionInfo?.parentExecution?.workflowId).toBe(first.workflowId);
+  }
   for (const r of first.rows) {
     for (const s of [...r.scores, r.average]) {
       expect(s).not.toBeNull();
@@ -74,7 +81,7 @@ test('the demo on a reduced world: the arms run, every number traces back to its
   console.log(`reduced-world demo: ${first.seconds.toFixed(0)} s; averages ${first.rows.map((r) => `${r.arm} ${r.average?.toFixed(1)}`).join(', ')}`);
 
   const again: string[] = [];
-  const second = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, dir, arms: ARMS, stopWhenWaiting: true, say: (l) => again.push(l) });
+  const second = await runWorldDemo({ stateDir: dir, size: 'test', client: h.client, db: h.db, temporalAddress: h.temporalAddress, dir, arms: ARMS, stopWhenWaiting: true, say: (l) => again.push(l) });
   expect(second.rows.map((r) => [r.arm, r.runId, r.average, r.vsBase])).toEqual(first.rows.map((r) => [r.arm, r.runId, r.average, r.vsBase]));
   expect(again.filter((l) => l.includes('reusing succeeded run'))).toHaveLength(ARMS.length);
 }, 900_000);

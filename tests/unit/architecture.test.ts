@@ -68,6 +68,17 @@ test('workflows import only the workflow SDK, core and each other (activities as
   expect(bad).toEqual([]);
 });
 
+test("the demo's workflow imports only the workflow SDK, core and the demo's pure progress module (the rest as types)", () => {
+  const bad: string[] = [];
+  for (const f of filesIn(path.join('demo', 'workflows'))) {
+    for (const { spec, typeOnly } of importsOfFile(f)) {
+      const allowed = typeOnly || spec === '@temporalio/workflow' || spec === '@temporalio/common' || spec.startsWith('./') || spec.startsWith('../../core/') || spec === '../progress';
+      if (!allowed) bad.push(`${path.relative(root, f)} imports ${spec}`);
+    }
+  }
+  expect(bad).toEqual([]);
+});
+
 test('core has no I/O: no Node builtins, no database, no Temporal runtime', () => {
   const bad: string[] = [];
   for (const f of filesIn('core')) {

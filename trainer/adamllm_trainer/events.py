@@ -6,13 +6,12 @@ import os
 import sys
 import time
 
-
 _RANK = 0
 _READER_GONE = False
 
 # The process's exit code by outcome; an `error` event's type (TrainerError.kind) is one of
 # runtime, config, export. The train activity reads them through the same names
-# (activities/trainer/trainer-events.ts TRAINER_EXIT; tests/trainer/config-drift.test.ts keeps the two equal).
+# (activities/trainer/trainer-events.ts TRAINER_EXIT; tests/models/config-drift.test.ts keeps the two equal).
 EXIT_CODES = {
     "done": 0,
     "runtime": 1,  # anything else: the activity retries, resuming from the last checkpoint

@@ -17,8 +17,8 @@ import torch
 from .config import TrainConfig, save_resolved
 from .data import Encoder, first_rows
 from .events import TrainerError, emit
-from .model import base_dtype, hf_model, is_fsdp
 from .hf_config import fix_config
+from .model import base_dtype, hf_model, is_fsdp
 from .onnx_export import export_vl, mark_external
 
 WEIGHTS = (".safetensors", ".bin", ".pt", ".pth")

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import onnx
 import torch
-from transformers.models.qwen2_vl.modeling_qwen2_vl import (apply_rotary_pos_emb,
-                                                            apply_rotary_pos_emb_vision, repeat_kv)
+from transformers.models.qwen2_vl.modeling_qwen2_vl import apply_rotary_pos_emb, apply_rotary_pos_emb_vision, repeat_kv
 
 
 class VisionEncoder(torch.nn.Module):

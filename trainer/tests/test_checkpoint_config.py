@@ -7,7 +7,6 @@ import json
 from adamllm_trainer.__main__ import main
 from adamllm_trainer.config import RESOLVED_FILE
 from adamllm_trainer.train import checkpoints
-
 from conftest import chat_row
 
 

@@ -13,7 +13,6 @@ from transformers import AutoConfig, Qwen2VLForConditionalGeneration
 
 from adamllm_trainer.data import Encoder
 from adamllm_trainer.export import save_hf
-
 from conftest import chat_row
 
 SAFETENSORS = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}

@@ -18,7 +18,6 @@ import adamllm_trainer.data as data
 import adamllm_trainer.train as train_module
 from adamllm_trainer.data import UNPROCESSABLE, Encoder, ImageUnprocessable
 from adamllm_trainer.tokenized import tokenized_folder
-
 from conftest import chat_row
 
 PHOTOS = [(640, 480), (800, 600), (1024, 768), (1280, 720), (1920, 1080), (2048, 1536), (3024, 4032), (4032, 3024),

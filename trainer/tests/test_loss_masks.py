@@ -2,10 +2,8 @@
 text the model must learn to write, and the context (system turn, prompts, image slots) is -100."""
 
 import numpy as np
-import pytest
 
 from adamllm_trainer.data import END_OF_SYNTHESIS, IGNORE, Encoder
-
 from conftest import IMAGE
 
 

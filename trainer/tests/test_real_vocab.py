@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 
 from adamllm_trainer.data import END_OF_SYNTHESIS, IGNORE, SYSTEM, Encoder
-
 from conftest import IMAGE
 
 # Qwen2-VL's special tokens and their ids (its tokenizer_config.json / tokenizer.json)

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import adamllm_trainer.train as train_module
-
 from conftest import chat_row
 
 

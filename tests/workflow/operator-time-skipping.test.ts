@@ -2,7 +2,7 @@
 // activities: a stage that fails past its retries waits; retryStage (plain, and with patched
 // settings, a bad patch refused), skipStage and abort do what they say; continue-as-new
 // between stages and between shard batches loses and repeats nothing. The same semantics run
-// against the real dev server and activities in tests/workflow/operator.test.ts.
+// against the real dev server and activities in tests/integration/operator.test.ts.
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
