@@ -2,7 +2,7 @@
 // first run under 30 minutes on 2 CPU cores, everything trained on the spot); `test` is the
 // reduced world the test suite runs the same path on.
 //
-// The arithmetic behind `full` (2 vCPU Intel Xeon, measured; see README, Benchmark): a 112 px
+// The arithmetic behind `full` (2 vCPU Intel Xeon, measured: docs/benchmarks.md): a 112 px
 // image is 16 visual tokens after the 2×2 merge, a world row ~60-200 text tokens; the tiny
 // model (hidden 128, 2 layers, vocabulary 1,024) trains at roughly 8 rows/s on one batch of 16
 // and answers a benchmark row in ~0.1 s (≤ 32 new tokens).
@@ -67,14 +67,13 @@ export const DEMO_SIZES: Record<'full' | 'test', WorldSize> = {
     init: { vocabSize: 1024, hidden: 128, layers: 2, visionDepth: 2 },
     base: cpu({ epochs: 3 }),
     synthesizer: cpu({ epochs: 6 }),
-    // helper measurements (demo/diagnostics/judge-world.ts): ~75 % on held-out rows, 90 % of what it keeps consistent
+    // the judge's two lessons (its accuracy on held-out rows: demo/diagnostics/judge-world.ts)
     judgeQuery: cpu({ epochs: 6, perDeviceBatchSize: 32 }),
     judge: cpu({ epochs: 2, perDeviceBatchSize: 32 }),
     // The vision tower is trained too (the paper freezes it for Qwen2-VL, trains it for LLaVA): a
-    // 64-wide tower that has only seen flat shapes does not tell cell types apart, and frozen, no
-    // training set lifts the base much (ceiling arm, single runs on an earlier draw of the gold
-    // tasks: 2 epochs at 5e-4 frozen +1.8 points, 6 epochs at 1e-3 frozen +5.7, the same unfrozen
-    // +8.8; on the world's gold tasks +10.0, docs/demo-results.md). 500 rows × 6 epochs = 188 steps.
+    // 64-wide tower that has only seen flat shapes does not tell cell types apart, so frozen, no
+    // training set lifts the base much (the recipe's choice, with its figures: docs/demo-results.md).
+    // 500 rows × 6 epochs = 188 steps.
     adapt: cpu({ epochs: 6, learningRate: 1e-3, freezeVisionTower: false }),
     judgeTasks: 1500,
     judgeQueryTasks: 1500,

@@ -90,7 +90,8 @@ const anchorOf = (heading: string) =>
     .replace(/ /g, '-');
 
 test('every relative link in the README and docs/ lands on a file, and on a heading where it names one', () => {
-  const pages = ['README.md', ...fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f))];
+  const pages = ['README.md', ...fs.readdirSync(path.join(root, 'docs'), { recursive: true }).map(String).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f))];
+  expect(pages).toContain(path.join('docs', 'research', '2026-12-demo-world-synthesizer.md'));
   const broken: string[] = [];
   let links = 0;
   for (const page of pages) {
