@@ -26,7 +26,7 @@ import type { DemoInput, DemoResult } from './activities';
 import type { ArmName } from './arm-names';
 import { DEMO_QUEUE, type DemoProgress } from './progress';
 import type { DEMO_SIZES } from './sizes';
-import { startDemoWorker } from './worker';
+import { startDemoWorker, type DemoWorker } from './worker';
 
 export { demoWorkflowId } from './activities';
 
@@ -131,12 +131,13 @@ async function followDemo(client: Client, db: Db, workflowId: string, say: (s: s
  * still going) and follows it to its end. The worker stops when this returns; the workflow, if
  * it still runs, goes on when a demo is started again.
  */
-export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: Db; temporalAddress: string; namespace?: string; dir: string }): Promise<WorldDemoResult> {
+export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: Db; temporalAddress: string; namespace?: string; dir: string; worker?: DemoWorker }): Promise<WorldDemoResult> {
   const say = o.say ?? ((s: string) => process.stdout.write(`${s}\n`));
   const t0 = Date.now();
   const input = demoInput(o, path.resolve(o.dir));
   const workflowId = demoRunId(input);
-  const worker = await startDemoWorker({ temporalAddress: o.temporalAddress, namespace: o.namespace, db: o.db, client: o.client, say });
+  // a worker the caller started is the caller's to stop
+  const own = o.worker ? undefined : await startDemoWorker({ temporalAddress: o.temporalAddress, namespace: o.namespace, db: o.db, client: o.client, say });
   try {
     const running = await o.client.workflow
       .getHandle(workflowId)
@@ -147,14 +148,14 @@ export async function runWorldDemo(o: WorldDemoOptions & { client: Client; db: D
     say(`demo: ${running ? 'following the demo still going from before' : 'started'}, workflow ${workflowId}`);
     return await followDemo(o.client, o.db, workflowId, say, !!o.stopWhenWaiting, t0);
   } finally {
-    await worker.stop();
+    await own?.stop();
   }
 }
 
 /** The signal that stopped a demo: its runs are durable, so the next demo goes on from them. */
 export class DemoInterrupted extends Error {
   constructor(readonly signal: NodeJS.Signals) {
-    super(`demo: stopped by ${signal}; the runs so far are kept (a demo started again reuses them)`);
+    super(`demo: stopped by ${signal}; the demo workflow and its runs are kept (the same demo started again goes on where it stopped)`);
   }
 }
 
@@ -190,10 +191,13 @@ export async function worldDemo(o: WorldDemoOptions): Promise<WorldDemoResult> {
     try {
       if (stop.signal) throw new DemoInterrupted(stop.signal);
       const connection = await Connection.connect({ address: stack.temporalAddress });
+      const client = new Client({ connection });
+      // started here, so a signal stops it before the stack (left polling, it would outlive the server)
+      const worker = await startDemoWorker({ temporalAddress: stack.temporalAddress, db: stack.db, client, say });
       try {
-        const client = new Client({ connection });
-        return await Promise.race([runWorldDemo({ ...o, say, client, db: stack.db, temporalAddress: stack.temporalAddress, dir: path.resolve(o.stateDir, 'demo', `world-${o.size}`) }), stop.promise]);
+        return await Promise.race([runWorldDemo({ ...o, say, client, db: stack.db, temporalAddress: stack.temporalAddress, worker, dir: path.resolve(o.stateDir, 'demo', `world-${o.size}`) }), stop.promise]);
       } finally {
+        await worker.stop();
         await connection.close();
       }
     } finally {
