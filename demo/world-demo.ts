@@ -1,6 +1,6 @@
-// `adamllm demo`: the README's main job. On a CPU, with the embedded stack, it shows the method
-// making a model better. The demo is one durable workflow (demo/workflows/world-demo.ts) on the
-// demo's own worker (demo/worker.ts), which
+// `adamllm demo`: the README's main job. On a CPU, with the embedded stack, it runs the method end
+// to end on a small world of its own and compares it with its baselines. The demo is one durable
+// workflow (demo/workflows/world-demo.ts) on the demo's own worker (demo/worker.ts), which
 //   1. builds (or reuses) the demo world: general scenes with tasks, domain slides with captions, a
 //      held-out domain benchmark (demo/world, deterministic, cached by its parameters);
 //   2. trains (or reuses) the world's own models, each a child trainModel run: the general base
