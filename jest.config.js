@@ -1,7 +1,8 @@
 /**
  * Jest: TypeScript through swc, in six projects (tiers), each by what its tests need
  * (docs/testing.md has each one's command and measured time).
- * - unit: pure tests (tests/unit): no Temporal, no Postgres, no workflow bundle; seconds.
+ * - unit: pure tests (tests/unit): no Temporal, no Postgres, no workflow bundle (one test asks
+ *   .venv's SciPy and statsmodels as its oracle); seconds.
  *   `npm run test:unit` (= `jest --selectProjects unit`, with two workers).
  * - workflow: the workflows without services (tests/workflow): Temporal's time-skipping test
  *   server with mocked activities, and recorded histories of each workflow type replayed.

@@ -38,6 +38,13 @@ if [ ! -x .venv/bin/ruff ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-lint.txt
 fi
 
+# SciPy and statsmodels: the oracle the statistics' unit test checks core/eval/statistics.ts against
+if ! .venv/bin/python -c 'import scipy, statsmodels' >/dev/null 2>&1; then
+  echo "setup: SciPy and statsmodels into .venv (PyPI; the statistics test's oracle)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-oracle.txt
+fi
+
 bash scripts/setup-python.sh
 
 if [ ! -f generated/prisma/client.ts ] || [ prisma/schema.prisma -nt generated/prisma/client.ts ]; then
