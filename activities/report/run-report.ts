@@ -1,5 +1,6 @@
 // Per-run report: the data funnel (items → tasks → kept → training rows), the training loss
-// curve when the run trained, and base vs adapted scores per task with the delta, as Markdown
+// curve when the run trained, base vs adapted scores per task with the delta, and their
+// statistics (run-statistics.ts: intervals, paired differences, tests; error bars), as Markdown
 // plus one PNG chart drawn with Vega-Lite (rendered to SVG, rasterised by sharp; no hand-drawn
 // pixels).
 import fs from 'node:fs/promises';
@@ -10,6 +11,7 @@ import * as vegaLite from 'vega-lite';
 import { trainingResources, trainingStats } from '../../core/training-stats';
 import type { Db } from '../db/client';
 import { describeFile } from '../store/artifact-store';
+import { runStatistics, statisticsMarkdown, type ColumnStatistics } from './run-statistics';
 
 export interface ReportFiles {
   markdown: string;
@@ -65,7 +67,7 @@ function scoreLines(run: RunData): { models: { name: string; kind: string }[]; l
   return { models: ordered, lines: [...lines.values()] };
 }
 
-export function reportMarkdown(run: RunData): string {
+export function reportMarkdown(run: RunData, statistics: readonly ColumnStatistics[] = []): string {
   const md: string[] = [`# Run ${run.workflowId}`, '', `run id \`${run.id}\`, domain **${run.domain}**, status **${run.status.toLowerCase()}**, spec \`${run.specHash.slice(0, 12)}\``, ''];
   md.push('## Data funnel', '', '| stage | status | in | out | filtered | failed |', '|---|---|---|---|---|---|');
   for (const s of run.stages) md.push(`| ${s.name} | ${s.status.toLowerCase()} | ${fmt(s.countIn)} | ${fmt(s.countOut)} | ${fmt(s.countFiltered)} | ${fmt(s.countFailed)} |`);
@@ -99,11 +101,12 @@ export function reportMarkdown(run: RunData): string {
     }
     md.push('');
   }
+  if (statistics.length > 0) md.push('## Statistics: adapted vs base', '', ...statisticsMarkdown(statistics));
   md.push('![report](report.png)', '');
   return md.join('\n');
 }
 
-function chartSpec(run: RunData): vegaLite.TopLevelSpec {
+function chartSpec(run: RunData, statistics: readonly ColumnStatistics[] = []): vegaLite.TopLevelSpec {
   const panels: object[] = [
     {
       title: 'Data funnel',
@@ -146,7 +149,22 @@ function chartSpec(run: RunData): vegaLite.TopLevelSpec {
       width: Math.max(240, 70 * lines.length),
     });
   }
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', vconcat: panels, config: { font: 'DejaVu Sans' } } as vegaLite.TopLevelSpec;
+  if (statistics.length > 0) {
+    // each comparison's difference with its 95 % interval as an error bar, beside zero
+    const values = statistics.map((c) => ({ comparison: c.part === 'all' ? c.task : `${c.task} ${c.part.toUpperCase()}`, delta: c.difference.delta, low: c.difference.low, high: c.difference.high, verdict: c.significant ? 'significant' : 'not significant' }));
+    panels.push({
+      title: 'Adapted − base, with 95 % intervals (Holm-corrected verdicts)',
+      data: { values },
+      width: Math.max(240, 90 * values.length),
+      layer: [
+        { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { datum: 0 } } },
+        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { field: 'comparison', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 320 } }, y: { field: 'low', type: 'quantitative', title: 'difference (points)' }, y2: { field: 'high' }, color: { field: 'verdict', type: 'nominal', title: null, scale: { domain: ['significant', 'not significant'], range: ['#54a24b', '#9d9d9d'] } } } },
+        { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'comparison', type: 'nominal' }, y: { field: 'delta', type: 'quantitative' }, color: { field: 'verdict', type: 'nominal' } } },
+      ],
+    });
+  }
+  // each panel its own colours: the scores' models and the differences' verdicts are different things
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', vconcat: panels, resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } }, config: { font: 'DejaVu Sans' } } as vegaLite.TopLevelSpec;
 }
 
 export async function renderChart(spec: vegaLite.TopLevelSpec, file: string): Promise<void> {
@@ -159,10 +177,11 @@ export async function renderChart(spec: vegaLite.TopLevelSpec, file: string): Pr
 /** Writes report.md and report.png into `dir` and records them as the run's report artifacts. */
 export async function writeRunReport(db: Db, runId: string, dir: string): Promise<ReportFiles> {
   const run = await loadRun(db, runId);
+  const statistics = await runStatistics(db, runId);
   await fs.mkdir(dir, { recursive: true });
   const files = { markdown: path.join(dir, 'report.md'), chart: path.join(dir, 'report.png') };
-  await fs.writeFile(files.markdown, reportMarkdown(run));
-  await renderChart(chartSpec(run), files.chart);
+  await fs.writeFile(files.markdown, reportMarkdown(run, statistics));
+  await renderChart(chartSpec(run, statistics), files.chart);
   for (const [kind, file] of [['markdown', files.markdown], ['chart', files.chart]] as const) {
     const f = await describeFile(file);
     const data = { uri: f.uri, sha256: f.sha256, bytes: BigInt(f.bytes) };

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeRunReport } from '../../activities/report/run-report';
+import { runStatistics, statisticsMarkdown } from '../../activities/report/run-statistics';
 import { listRuns, findRun } from '../runs/queries';
 import { compareRuns, formatComparison, formatRunDetail, formatRunList } from '../runs/format';
 import { openDb } from '../services';
@@ -34,8 +35,11 @@ export function registerRuns(program: Command, stateDir: () => string): void {
     .description('stages, attempts, counts, failure reasons and artifacts of a run (run id or workflow id)')
     .option('--json')
     .action(async (id: string, o) => {
-      const r = await withDb(stateDir(), (db) => findRun(db, id));
-      process.stdout.write(`${o.json ? toJson(r) : formatRunDetail(r)}\n`);
+      const [r, statistics] = await withDb(stateDir(), async (db) => {
+        const run = await findRun(db, id);
+        return [run, await runStatistics(db, run.id)] as const;
+      });
+      process.stdout.write(`${o.json ? toJson({ ...r, statistics }) : [formatRunDetail(r), ...(statistics.length ? ['statistics (adapted vs base):', ...statisticsMarkdown(statistics)] : [])].join('\n')}\n`);
     });
   runs
     .command('report <run>')

@@ -9,6 +9,7 @@ import { TASKS, type TaskName } from '../../core/eval/tasks';
 import type { RunProgress } from '../../core/types';
 import { scoreFile } from '../../activities/evaluate/score-file';
 import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
+import type { ColumnStatistics } from '../../activities/report/run-statistics';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { runCli, startServe } from '../helpers/processes';
 import { killWorkerProcesses, startWorkerProcess } from '../helpers/worker-process';
@@ -130,6 +131,24 @@ test('evaluate + report: base and adapted on three benchmarks, metrics as the sc
   expect(md).toMatch(/\| VQA_RAD \| OPEN recall \|/);
   expect(fs.statSync(String(rep.outputs!.chart)).size).toBeGreaterThan(1000);
   expect(await h.db.artifact.count({ where: { runId: first.runId, stage: 'report' } })).toBe(2);
+
+  // Its statistics, also in `runs show`: the adapted model is the base's weights in another folder,
+  // so each comparison's difference is 0 with a zero-width interval, no row changed (McNemar:
+  // 0 and 0, p 1), and nothing is significant; each score is the metric the stage recorded.
+  expect(md).toContain('## Statistics: adapted vs base');
+  expect(md).toMatch(/\| VQA_RAD CLOSED \| \d+ \(\d+(, design effect [\d.]+)?\) \|/);
+  const shown = JSON.parse((await runCli(['runs', 'show', first.runId, '--json'], { ...process.env, DATABASE_URL: testEnv().databaseUrl })).stdout) as { statistics: ColumnStatistics[] };
+  expect(shown.statistics.map((c) => `${c.task} ${c.part}`).sort()).toEqual(['Food101 all', 'PMC_VQA all', 'VQA_RAD closed', 'VQA_RAD open']);
+  for (const c of shown.statistics) {
+    expect(c.difference).toMatchObject({ delta: 0, low: 0, high: 0, resamples: 10_000 });
+    expect({ significant: c.significant, pHolm: c.pHolm }).toEqual({ significant: false, pHolm: 1 });
+    expect(c.base.low).toBeLessThanOrEqual(c.base.value);
+    expect(c.base.high).toBeGreaterThanOrEqual(c.base.value);
+    if (c.kind === 'proportion') expect(c.test).toEqual({ name: 'McNemar exact', baseOnly: 0, otherOnly: 0, p: 1 });
+  }
+  const metricOf = (task: string, key: string) => metrics.find((x) => x.model.name === 'qwen2vl-tiny' && x.task === task && x.key === key)!.value;
+  expect(shown.statistics.find((c) => c.task === 'VQA_RAD' && c.part === 'closed')!.base.value).toBeCloseTo(metricOf('VQA_RAD', 'CLOSED yes/no accuracy')!, 6);
+  expect(shown.statistics.find((c) => c.task === 'PMC_VQA')!.base.value).toBeCloseTo(metricOf('PMC_VQA', 'acc')!, 6);
 
   // A second run over the same benchmarks: every prediction is reused, no model time spent.
   const second: RunProgress = await (await startRun(h.client, evalSpec(m, benchmarks))).result();
