@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Db } from '../activities/db/client';
 import { renderChart } from '../activities/report/run-report';
-import { readBenchmark } from '../activities/evaluate/benchmark-reader';
+import { readBenchmark } from '../activities/benchmarks/benchmark-reader';
 import { pairedBootstrap, type PairedColumn, type PairedInterval } from '../core/eval/paired-bootstrap';
 import { TASKS, type RowScore } from '../core/eval/tasks';
 import type { Arm } from './arms';

@@ -23,7 +23,7 @@ import { callCost, ledgerTally, type CallCost } from '../stage/cost-ledger';
 import { accounted } from '../stage/counts';
 import { failWhenEveryRequestFailed } from '../stage/every-request-failed';
 import { sha256File } from '../store/artifact-store';
-import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from './benchmark-reader';
+import { BenchmarkFileError, countBenchmarkRows, readBenchmark, type BenchmarkRow } from '../benchmarks/benchmark-reader';
 import { prepareEvalImage } from './eval-image';
 import { evaluationDecoding, evaluationRequest } from './evaluation-request';
 import { recordMetrics, scoreDetails } from './record-scores';

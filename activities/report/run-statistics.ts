@@ -12,7 +12,7 @@ import { bootstrapMeanInterval, holm, mcnemarExact, minimumDetectableDifference,
 import type { F1Convention } from '../../core/eval/multilabel';
 import { TASKS, type RowScore, type TaskName } from '../../core/eval/tasks';
 import type { Db } from '../db/client';
-import { readBenchmark } from '../evaluate/benchmark-reader';
+import { readBenchmark } from '../benchmarks/benchmark-reader';
 
 /** One model's score on one column, in the metric's scale (×100), with its 95 % interval. */
 export interface ScoreWithInterval extends Interval {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { TASKS, type TaskName } from '../../core/eval/tasks';
 import type { RunProgress } from '../../core/types';
 import { scoreFile } from '../../activities/evaluate/score-file';
-import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
+import { readBenchmark } from '../../activities/benchmarks/benchmark-reader';
 import type { ColumnStatistics } from '../../activities/report/run-statistics';
 import { harness, tempDir, testEnv, type Harness } from '../helpers/env';
 import { runCli, startServe } from '../helpers/processes';

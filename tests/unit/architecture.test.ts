@@ -105,8 +105,8 @@ test('activities import nothing from cli/ or workers/ (not even types): they wir
 });
 
 // One home per concern: stage folders share code only through the shared folders (stage/ for
-// the stage machinery, trainer/ for the trainer driver, inference/, model-registry/, db/, store/,
-// hashing/, bookkeeping/). A helper one stage takes from another (the train stage once took
+// the stage machinery, trainer/ for the trainer driver, benchmarks/ for benchmark files,
+// inference/, model-registry/, db/, store/, hashing/, bookkeeping/, contamination/). A helper one stage takes from another (the train stage once took
 // upsertModel from evaluate/, trainModel once ran the train stage's trainer) belongs in one of those.
 const STAGE_FOLDERS = ['ingest', 'synthesize', 'filter', 'compose', 'export', 'train', 'evaluate', 'report', 'train-model'];
 

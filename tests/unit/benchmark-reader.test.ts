@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { readBenchmark, type BenchmarkRow } from '../../activities/evaluate/benchmark-reader';
+import { readBenchmark, type BenchmarkRow } from '../../activities/benchmarks/benchmark-reader';
 import { TASKS } from '../../core/eval/tasks';
 import { tempDir } from '../helpers/tmp';
 

@@ -1,7 +1,7 @@
 // The demo's generated Food101-style split: JSONL rows the benchmark reader and the Food101
 // task accept, every label a Food-101 class, every image a file that exists.
 import fs from 'node:fs';
-import { readBenchmark } from '../../activities/evaluate/benchmark-reader';
+import { readBenchmark } from '../../activities/benchmarks/benchmark-reader';
 import { food101Id, TASKS } from '../../core/eval/tasks';
 import { generateFood101Benchmark } from '../../samples/benchmark';
 import { tempDir } from '../helpers/tmp';

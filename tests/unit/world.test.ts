@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readSourceRows, type SourceRow } from '../../activities/ingest/readers';
 import { checkImage } from '../../activities/ingest/check-image';
-import { readBenchmark, type BenchmarkRow } from '../../activities/evaluate/benchmark-reader';
+import { readBenchmark, type BenchmarkRow } from '../../activities/benchmarks/benchmark-reader';
 import { Aggregator, TASKS, type EvalTask } from '../../core/eval/tasks';
 import { parseRunSpec } from '../../core/spec';
 import { generateWorld, WORLD_TEST_SIZE, type World } from '../../demo/world/world';
