@@ -7,7 +7,7 @@
 // workflow runs a child by the type and id its activity names.)
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { ChildRun, DemoActivities, DemoInput } from '../../demo/activities';
@@ -78,6 +78,25 @@ function mockedDemo(arms: ArmName[], o: { armRun: (name: ArmName) => ChildRun })
 
 const input: DemoInput = { dir: '/demo', size: 'test' };
 
+/**
+ * Waits in real time until a workflow has closed. Awaiting a result() lets the test server skip
+ * time, and while a run left waiting for the operator has no timer it skips to that run's
+ * execution timeout (see progressUntil): so the runs left waiting are aborted, and closed, before
+ * any result() is awaited.
+ */
+async function untilClosed(handle: WorkflowHandle): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await handle.describe()).status.name === 'RUNNING') {
+    if (Date.now() > deadline) throw new Error(`${handle.workflowId} did not close within 60 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function abortAndClose(handle: WorkflowHandle): Promise<void> {
+  await handle.signal('abort', { reason: 'test' });
+  await untilClosed(handle);
+}
+
 test('children run in order; a succeeded run is reused, a run left going is followed; the table gets what ran', async () => {
   const fakes = new FakeStages();
   // the base model's run, left waiting by an earlier demo under the same id
@@ -97,6 +116,8 @@ test('children run in order; a succeeded run is reused, a run left going is foll
     await progressUntil(before, (p) => p.stages[0].status === 'failed_waiting', 'the left-over run waits', { timeoutMs: 60_000 });
 
     const demo = await env.client.workflow.start('worldDemo', { taskQueue: DEMO_QUEUE, workflowId: demoRunId(input), args: [input] });
+    await untilClosed(demo);
+    await abortAndClose(before);
     const result = await demo.result();
     expect(result).toMatchObject({ ok: true, files: { markdown: '/t.md' } });
     const p = await demo.query<DemoProgress>('progress');
@@ -120,8 +141,6 @@ test('children run in order; a succeeded run is reused, a run left going is foll
         { arm: 'rules', workflowId: rules.workflowId, runId: child.runId },
       ],
     ]);
-    await before.signal('abort', { reason: 'test' });
-    await before.result();
   });
   // one ingest for the left-over run and one for the rules arm: the followed run was not started again
   expect(fakes.of('planStage', 'ingest')).toHaveLength(2);
@@ -144,11 +163,11 @@ test('a child that ends without succeeding fails the demo, naming it; nothing af
     const child = env.client.workflow.getHandle(rules.workflowId);
     await progressUntil(child, (p: RunProgress) => p.stages[0]?.status === 'failed_waiting', 'the arm waits for the operator', { timeoutMs: 60_000 });
     await child.signal('abort', { reason: 'test' });
+    await untilClosed(demo);
+    await abortAndClose(base);
     const err = await demo.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause?.message).toBe(`demo: arm rules (adaptDomain ${rules.workflowId}) ended aborted`);
     expect(tables).toEqual([]);
-    await base.signal('abort', { reason: 'test' });
-    await base.result();
   });
 });
