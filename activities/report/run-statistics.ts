@@ -47,19 +47,32 @@ export interface StatisticsOptions {
 
 const PARTS = ['all', 'open', 'closed'] as const;
 
-/** One model's rescored rows on one evaluation, with each row's image (the cluster). */
-async function scoredRows(db: Db, e: { modelId: string; task: string; setupHash: string; benchmark: string; rows: number; setup: unknown }): Promise<Map<number, RowScore & { image: string }>> {
-  const task = TASKS[e.task as TaskName];
-  if (!task) throw new Error(`statistics: unknown task ${e.task}`);
-  const answers = new Map((await db.prediction.findMany({ where: { modelId: e.modelId, task: e.task, setupHash: e.setupHash, rowIndex: { lt: e.rows } }, select: { rowIndex: true, output: true } })).map((p) => [p.rowIndex, p.output]));
-  const f1Convention = (e.setup as { f1Convention?: F1Convention } | null)?.f1Convention ?? 'sklearn>=1.3';
-  const out = new Map<number, RowScore & { image: string }>();
-  for await (const row of readBenchmark(e.benchmark, task, { to: e.rows })) {
-    if (!answers.has(row.index)) continue; // not answered in this setup: left out of both sides by the pairing
-    const output = answers.get(row.index);
-    const scored = task.scoreRow({ ...row.fields, ...(output !== null && output !== undefined ? { pred: output } : {}) }, row.index, { f1Convention });
+type EvaluationRef = { modelId: string; task: string; setupHash: string; benchmark: string; rows: number; setup: unknown };
+
+/** One model's stored answers on one evaluation, by row. */
+async function answersOf(db: Db, e: EvaluationRef): Promise<Map<number, string | null>> {
+  const preds = await db.prediction.findMany({ where: { modelId: e.modelId, task: e.task, setupHash: e.setupHash, rowIndex: { lt: e.rows } }, select: { rowIndex: true, output: true } });
+  return new Map(preds.map((p) => [p.rowIndex, p.output]));
+}
+
+/**
+ * Both models' rescored rows on one benchmark, with each row's image (the cluster), from one pass
+ * over the benchmark file (the two evaluations of a run read the same file); a row either model
+ * did not answer in its setup is left out of both.
+ */
+async function pairedRows(db: Db, base: EvaluationRef, adapted: EvaluationRef): Promise<{ index: number; image: string; base: RowScore; other: RowScore }[]> {
+  const task = TASKS[base.task as TaskName];
+  if (!task) throw new Error(`statistics: unknown task ${base.task}`);
+  const [baseAnswers, adaptedAnswers] = await Promise.all([answersOf(db, base), answersOf(db, adapted)]);
+  const score = (e: EvaluationRef, fields: Record<string, unknown>, index: number, output: string | null | undefined) =>
+    task.scoreRow({ ...fields, ...(output !== null && output !== undefined ? { pred: output } : {}) }, index, {
+      f1Convention: (e.setup as { f1Convention?: F1Convention } | null)?.f1Convention ?? 'sklearn>=1.3',
+    });
+  const out: { index: number; image: string; base: RowScore; other: RowScore }[] = [];
+  for await (const row of readBenchmark(base.benchmark, task, { to: Math.min(base.rows, adapted.rows) })) {
+    if (!baseAnswers.has(row.index) || !adaptedAnswers.has(row.index)) continue;
     const image = row.image.path ?? (row.image.bytes ? createHash('sha1').update(row.image.bytes).digest('hex') : `row-${row.index}`);
-    out.set(row.index, { ...scored, image });
+    out.push({ index: row.index, image, base: score(base, row.fields, row.index, baseAnswers.get(row.index)), other: score(adapted, row.fields, row.index, adaptedAnswers.get(row.index)) });
   }
   return out;
 }
@@ -94,15 +107,15 @@ export async function runStatistics(db: Db, runId: string, o: StatisticsOptions 
     const base = evals.find((e) => e.task === task && e.kind === 'BASE');
     const adapted = evals.find((e) => e.task === task && e.kind === 'ADAPTED');
     if (!base || !adapted) continue;
-    const [b, a] = await Promise.all([scoredRows(db, base), scoredRows(db, adapted)]);
+    const rows = await pairedRows(db, base, adapted);
+    // VQA: open and closed are the metrics; "all" only where the task has no parts
+    const hasParts = rows.some((r) => r.base.kind === 'open' || r.base.kind === 'closed');
     for (const part of PARTS) {
-      const pairs = [...b.values()]
-        .filter((r) => r.score !== null && (part === 'all' ? r.kind !== 'other' : r.kind === part))
-        .filter((r) => a.get(r.index)?.score !== null && a.get(r.index) !== undefined)
-        .map((r) => ({ index: r.index, image: r.image, base: r.score!, other: a.get(r.index)!.score! }));
-      // VQA: open and closed are the metrics; "all" only where the task has no parts
-      const hasParts = [...b.values()].some((r) => r.kind === 'open' || r.kind === 'closed');
-      if (pairs.length === 0 || (part === 'all') === hasParts) continue;
+      if ((part === 'all') === hasParts) continue;
+      const pairs = rows
+        .filter((r) => r.base.score !== null && r.other.score !== null && (part === 'all' ? r.base.kind !== 'other' : r.base.kind === part))
+        .map((r) => ({ index: r.index, image: r.image, base: r.base.score!, other: r.other.score! }));
+      if (pairs.length === 0) continue;
       const binary = pairs.every((p) => (p.base === 0 || p.base === 100) && (p.other === 0 || p.other === 100));
       const interval = (scores: number[]): ScoreWithInterval => {
         const value = scores.reduce((s, x) => s + x, 0) / scores.length;
